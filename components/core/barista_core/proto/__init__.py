@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC code for protos/ (scripts/gen_protos.py)."""

@@ -1,0 +1,73 @@
+"""Settings from the environment (prefix ``BARISTA_``) with one clear error per bad variable.
+
+Every component defines a subclass of :class:`BaristaSettings` in core (``barista_core.contracts``)
+so the operator can render its environment without importing the component.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from barista_core.errors import ConfigError
+
+S = TypeVar("S", bound="BaristaSettings")
+
+
+class BaristaSettings(BaseSettings):
+    """Base for all component settings: ``BARISTA_<FIELD>`` environment variables, nested with ``__``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BARISTA_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+    env_prefix: ClassVar[str] = "BARISTA_"
+
+    @classmethod
+    def load(cls: type[S], **overrides: Any) -> S:
+        """Read settings from the environment; raise :class:`ConfigError` naming the variable on error."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise ConfigError(describe_settings_error(cls, exc)) from None
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        prefix = str(cls.model_config.get("env_prefix", "BARISTA_"))
+        return f"{prefix}{field}".upper()
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings (used to render pod specs)."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump(mode="json").items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, list | dict):
+                import json
+
+                text = json.dumps(value, separators=(",", ":"))
+            else:
+                text = str(value)
+            env[self.env_name(name)] = text
+        return env
+
+
+def describe_settings_error(cls: type[BaristaSettings], exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        variable = cls.env_name("__".join(location)) if location else cls.__name__
+        if error["type"] == "missing":
+            problems.append(f"{variable} is required but not set")
+        else:
+            value = error.get("input")
+            shown = "" if value is None or isinstance(value, dict) else f" (got {str(value)[:80]!r})"
+            problems.append(f"{variable} is invalid: {error['msg']}{shown}")
+    return "; ".join(problems)
