@@ -44,6 +44,10 @@ class Limits:
         return {_camel(k): v for k, v in asdict(self).items()}
 
     @classmethod
+    def from_camel(cls, values: dict[str, int]) -> Limits:
+        return cls(**{_snake(k): int(v) for k, v in values.items()})
+
+    @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 

@@ -6,9 +6,10 @@ so the operator can render its environment without importing the component.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from barista_core.errors import ConfigError
@@ -41,11 +42,28 @@ class BaristaSettings(BaseSettings):
         prefix = str(cls.model_config.get("env_prefix", "BARISTA_"))
         return f"{prefix}{field}".upper()
 
+    @classmethod
+    def render_env(cls, values: Mapping[str, Any], *, secret_fields: Iterable[str] = ()) -> dict[str, str]:
+        """Validate ``values`` as these settings would be at start-up and return their environment.
+
+        ``secret_fields`` are supplied to the pod from Secrets: they are validated as present and left
+        out of the result. Raises :class:`ConfigError` when the values would not start the component.
+        """
+        secrets = set(secret_fields)
+        unknown = secrets - set(cls.model_fields)
+        if unknown:
+            raise ValueError(f"unknown secret fields {sorted(unknown)}")
+        try:
+            settings = cls.model_validate({**values, **dict.fromkeys(secrets, "supplied-from-secret")})
+        except ValidationError as exc:
+            raise ConfigError(describe_settings_error(cls, exc)) from None
+        return settings.to_env()
+
     def to_env(self) -> dict[str, str]:
-        """The environment that reproduces these settings (used to render pod specs)."""
+        """The environment that reproduces these settings, secrets (``SecretStr`` fields) left out."""
         env: dict[str, str] = {}
         for name, value in self.model_dump(mode="json").items():
-            if value is None:
+            if value is None or isinstance(getattr(self, name), SecretStr):
                 continue
             if isinstance(value, bool):
                 text = "true" if value else "false"
@@ -63,7 +81,10 @@ def describe_settings_error(cls: type[BaristaSettings], exc: ValidationError) ->
     problems = []
     for error in exc.errors():
         location = [str(part) for part in error["loc"]]
-        variable = cls.env_name("__".join(location)) if location else cls.__name__
+        if not location:  # a rule across fields: its message names the variables
+            problems.append(error["msg"].removeprefix("Value error, "))
+            continue
+        variable = cls.env_name("__".join(location))
         if error["type"] == "missing":
             problems.append(f"{variable} is required but not set")
         else:
