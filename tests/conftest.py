@@ -7,6 +7,7 @@ Override servers with BARISTA_TEST_POSTGRES_URL / BARISTA_TEST_REDIS_URL / BARIS
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -22,6 +23,13 @@ POSTGRES_URL = os.environ.get("BARISTA_TEST_POSTGRES_URL", "postgresql://postgre
 REDIS_URL = os.environ.get("BARISTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_BASE = os.environ.get("BARISTA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-asyncio 1.5 saves "the current loop" with asyncio.get_event_loop() before each async test;
+    # on Python < 3.12 that call creates (and leaks) a loop when none was ever set. Declaring that no
+    # loop is current makes it raise instead, which pytest-asyncio handles.
+    asyncio.set_event_loop(None)
 
 
 def unique(prefix: str) -> str:
@@ -118,3 +126,15 @@ def amqp_vhost() -> Iterator[str]:
 @pytest.fixture
 def amqp_url(amqp_vhost: str) -> str:
     return AMQP_BASE.rstrip("/") + "/" + quote(amqp_vhost, safe="")
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temporary directory other OS users can traverse (as root, pgserver runs PostgreSQL as 'pgserver';
+    pytest's own tmp_path lives under a 0700 directory)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="barista-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

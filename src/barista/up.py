@@ -9,11 +9,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import warnings
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -29,7 +26,6 @@ console = Console(highlight=False, soft_wrap=True)
 
 def run_up(data_dir: Path, *, once: bool = False, demo: bool = True) -> int:
     configure_logging("WARNING", "console")
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     data_dir.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_run(data_dir, once=once, demo=demo))
 
@@ -92,6 +88,7 @@ async def _start_backends(data_dir: Path, stack: AsyncExitStack) -> DataPlane:
     stack.push_async_callback(plane.broker.close)
     console.print(f"[green]✓[/] Broker      in-process ({plane.broker_url}); messages live as long as this process")
     console.print(f"backends ready in {time.monotonic() - started:.1f} s")
+    console.print(await self_check(plane))
     return plane
 
 
@@ -101,52 +98,41 @@ def _print_summary(plane: DataPlane) -> None:
 
 
 async def _run_demos(plane: DataPlane, services: list[Service]) -> None:
-    demos = [s for s in services if s.demo is not None]
-    if not demos:
-        for line in await backend_roundtrip(plane):
-            console.print(f"demo: {line}")
-        return
-    for service in demos:
+    for service in (s for s in services if s.demo is not None):
         assert service.demo is not None
         for line in await service.demo(plane):
             console.print(f"demo ({service.name}): {line}")
 
 
-async def backend_roundtrip(plane: DataPlane) -> list[str]:
-    """Show data moving through every embedded backend (used until a component brings its own demo)."""
+async def self_check(plane: DataPlane) -> str:
+    """Move one message through every embedded backend; returns a one-line summary."""
     from barista_core.broker import Message, QueueSpec
 
     assert plane.broker is not None
-    await plane.broker.declare_exchange("barista.demo")
-    await plane.broker.declare_queue(QueueSpec(name="demo"))
-    await plane.broker.bind_queue("demo", "barista.demo", "demo.#")
-    await plane.broker.publish("barista.demo", [Message(b'{"hello": "barista"}', routing_key="demo.hello")])
-    async with plane.broker.consume("demo") as deliveries:
-        delivery = await anext(_aiter(deliveries))
+    await plane.broker.declare_exchange("barista.self-check")
+    await plane.broker.declare_queue(QueueSpec(name="self-check"))
+    await plane.broker.bind_queue("self-check", "barista.self-check", "#")
+    await plane.broker.publish("barista.self-check", [Message(b'{"hello": "barista"}', routing_key="hello")])
+    async with plane.broker.consume("self-check") as deliveries:
+        delivery = await anext(deliveries)
         body = delivery.message.body.decode()
         ch = plane.clickhouse
-        await asyncio.to_thread(ch.command, "CREATE DATABASE IF NOT EXISTS barista_demo")
+        await asyncio.to_thread(ch.command, "CREATE DATABASE IF NOT EXISTS barista_self_check")
         await asyncio.to_thread(
             ch.command,
-            "CREATE TABLE IF NOT EXISTS barista_demo.hello "
+            "CREATE TABLE IF NOT EXISTS barista_self_check.hello "
             "(at DateTime64(3), body String) ENGINE = MergeTree ORDER BY at",
         )
         await asyncio.to_thread(
-            ch.command, "INSERT INTO barista_demo.hello SELECT now64(3), {b:String}", parameters={"b": body}
+            ch.command, "INSERT INTO barista_self_check.hello SELECT now64(3), {b:String}", parameters={"b": body}
         )
         await delivery.ack()
-    rows = (await asyncio.to_thread(ch.query, "SELECT count() FROM barista_demo.hello")).result_rows[0][0]
+    rows = (await asyncio.to_thread(ch.query, "SELECT count() FROM barista_self_check.hello")).result_rows[0][0]
     async with plane.postgres.connection() as conn:
         pg = await (await conn.execute("SELECT current_setting('server_version')")).fetchone()
-    await plane.redis.incr("barista:demo:runs")
-    runs = int(await plane.redis.get("barista:demo:runs"))
-    return [
-        f"published {body} to the broker, consumed it and inserted it into ClickHouse "
-        f"(barista_demo.hello now has {rows} row{'s' if rows != 1 else ''})",
-        f"PostgreSQL {pg[0]} answered; Redis counted {runs} demo run{'s' if runs != 1 else ''}",
-    ]
-
-
-async def _aiter(iterator: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    async for item in iterator:
-        yield item
+    await plane.redis.incr("barista:self-check:runs")
+    runs = int(await plane.redis.get("barista:self-check:runs"))
+    return (
+        f"self-check: broker → ClickHouse ok ({rows} row{'s' if rows != 1 else ''} so far), PostgreSQL "
+        f"{pg[0]} ok, Redis ok (start {runs} on this data directory)"
+    )

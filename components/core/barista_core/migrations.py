@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from barista_core.logging import get_logger
 
 log = get_logger(__name__)
+_LOCK_KEY = zlib.crc32(b"barista:migrations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,9 @@ async def migrate_postgres(pool: AsyncConnectionPool, component: str, migrations
     _check(migrations)
     applied_now: list[int] = []
     async with pool.connection() as conn, conn.transaction():
+        # one lock for every component: even CREATE ... IF NOT EXISTS races between transactions
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         await conn.execute("CREATE SCHEMA IF NOT EXISTS barista")
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(f"barista:{component}".encode()),))
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS barista.schema_migrations ("
             " component text NOT NULL, version integer NOT NULL, name text NOT NULL,"

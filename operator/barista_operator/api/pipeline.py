@@ -75,10 +75,14 @@ class ScoreStep(CrdModel):
 class SyncStep(CrdModel):
     """Copy a ClickHouse table (a mart) into a Postgres serving table."""
 
-    source: Annotated[str, Field(pattern=IDENTIFIER_PATTERN, description="ClickHouse table in the tenant database.")]
-    target: Annotated[str, Field(pattern=IDENTIFIER_PATTERN, description="Postgres table in the tenant schema.")]
+    source: Annotated[
+        str, Field(max_length=63, pattern=IDENTIFIER_PATTERN, description="ClickHouse table in the tenant database.")
+    ]
+    target: Annotated[
+        str, Field(max_length=63, pattern=IDENTIFIER_PATTERN, description="Postgres table in the tenant schema.")
+    ]
     key: Annotated[
-        list[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]],
+        list[Annotated[str, Field(max_length=63, pattern=IDENTIFIER_PATTERN)]],
         Field(min_length=1, max_length=10, description="Columns identifying a row (the Postgres primary key)."),
     ]
     mode: Annotated[

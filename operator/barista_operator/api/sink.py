@@ -34,7 +34,7 @@ class ClickHouseDestination(CrdModel):
         str,
         Field(
             default="events",
-            pattern=IDENTIFIER_PATTERN,
+            max_length=63, pattern=IDENTIFIER_PATTERN,
             description="Table in the tenant's database; created if missing.",
         ),
     ]
@@ -146,6 +146,15 @@ class SinkStatus(CrdModel):
     destination: Annotated[str | None, Field(default=None, description="Where batches go, for display.")]
     queue: Annotated[str | None, Field(default=None, description="The AMQP queue feeding this sink.")]
     dead_letter_queue: Annotated[str | None, Field(default=None, description="Where failed batches go.")]
+    bindings: Annotated[
+        list[Annotated[str, Field(max_length=260)]],
+        Field(
+            default_factory=list,
+            max_length=50,
+            description="Routing keys (<tenant>.<pattern>) the queue is bound with; the operator unbinds keys "
+            "that leave eventTypes.",
+        ),
+    ]
     ready_replicas: Annotated[int | None, Field(default=None, ge=0, description="Sinker pods ready.")]
     conditions: Annotated[list[Condition], conditions_field()]
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import warnings
 from typing import Any
 
 import psycopg
@@ -34,16 +36,41 @@ def _embedded_server(url: str) -> Any:
         server = _embedded.get(path)
         if server is None:
             try:
-                import pgserver
+                with warnings.catch_warnings():  # pgserver asks platformdirs for XDG_RUNTIME_DIR, unset in pods/CI
+                    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+                    import pgserver
             except ImportError:
                 raise BackendError(url, "pgserver is not installed (pip install 'barista-core[embedded]')") from None
+            os.makedirs(path, exist_ok=True)
+            _check_reachable_by_pgserver_user(url, path)
             try:
-                os.makedirs(path, exist_ok=True)
-                server = pgserver.get_server(path, cleanup_mode="stop")
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+                    server = pgserver.get_server(path, cleanup_mode="stop")
             except Exception as exc:  # pgserver raises bare Exceptions with initdb/pg_ctl output
                 raise BackendError(url, f"cannot start embedded PostgreSQL: {str(exc).strip()[:300]}") from None
             _embedded[path] = server
     return server
+
+
+def _check_reachable_by_pgserver_user(url: str, path: str) -> None:
+    """As root, pgserver runs PostgreSQL as the OS user ``pgserver``, which must be able to reach ``path``."""
+    if os.geteuid() != 0:
+        return
+    logging.getLogger("pgserver").setLevel(logging.CRITICAL)  # we report failures ourselves, in one line
+    current = os.path.dirname(os.path.realpath(path))
+    while True:
+        if not os.stat(current).st_mode & 0o001:
+            raise BackendError(
+                url,
+                f"running as root, PostgreSQL runs as user 'pgserver', which cannot enter "
+                f"{current} (mode {oct(os.stat(current).st_mode & 0o777)}); choose a data "
+                "directory under a path other users can traverse",
+            )
+        parent = os.path.dirname(current)
+        if parent == current:
+            return
+        current = parent
 
 
 def stop_embedded_postgres() -> None:

@@ -108,29 +108,35 @@ class AmqpBroker(Broker):
         await self._channel.exchange_delete(name)
 
     async def queue_depth(self, name: str) -> int:
-        q = await self._channel.declare_queue(name, passive=True)
-        return int(q.declaration_result.message_count or 0)
+        # declare_queue() on a robust channel answers from a cache; ask the broker itself
+        underlay = await self._channel.get_underlay_channel()
+        result = await underlay.queue_declare(name, passive=True)
+        return int(result.message_count or 0)
 
     async def publish(self, exchange: str, messages: Sequence[Message]) -> None:
+        if self._connection.is_closed:
+            raise BrokerUnavailable(f"{mask_url(self.url)}: connection is closed")
         try:
-            target = await self._exchange(exchange)
-            confirms = [
-                target.publish(
-                    aio_pika.Message(
-                        m.body,
-                        headers=dict(m.headers) or None,
-                        message_id=m.message_id,
-                        content_type=m.content_type,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
-                    routing_key=m.routing_key,
-                    timeout=self._publish_timeout,
-                )
-                for m in messages
-            ]
-            results = await asyncio.gather(*confirms, return_exceptions=True)
+            # A robust connection waits for reconnection instead of failing: bound the whole publish.
+            async with asyncio.timeout(self._publish_timeout):
+                target = await self._exchange(exchange)
+                confirms = [
+                    target.publish(
+                        aio_pika.Message(
+                            m.body,
+                            headers=dict(m.headers) or None,
+                            message_id=m.message_id,
+                            content_type=m.content_type,
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=m.routing_key,
+                    )
+                    for m in messages
+                ]
+                results = await asyncio.gather(*confirms, return_exceptions=True)
         except _TRANSIENT as exc:
-            raise BrokerUnavailable(f"{mask_url(self.url)}: publish failed: {exc or type(exc).__name__}") from exc
+            reason = "no confirm within the publish timeout" if isinstance(exc, TimeoutError) else str(exc)
+            raise BrokerUnavailable(f"{mask_url(self.url)}: publish failed: {reason or type(exc).__name__}") from exc
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             first = failures[0]
@@ -142,12 +148,18 @@ class AmqpBroker(Broker):
     @asynccontextmanager
     async def consume(self, queue: str, *, prefetch: int = 100) -> AsyncIterator[AsyncIterator[Delivery]]:
         channel = await self._connection.channel()
+        inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
         try:
             await channel.set_qos(prefetch_count=prefetch)
             q = await channel.get_queue(queue, ensure=True)
-            async with q.iterator() as iterator:
-                yield _wrap(iterator)
+            consumer_tag = await q.consume(inbox.put)
+            try:
+                yield _AmqpDeliveries(inbox)
+            finally:
+                if not channel.is_closed:
+                    await q.cancel(consumer_tag)
         finally:
+            # closing the channel returns every unacked message (handed out or still in the inbox)
             if not channel.is_closed:
                 await channel.close()
 
@@ -156,6 +168,17 @@ class AmqpBroker(Broker):
             await self._connection.close()
 
 
-async def _wrap(iterator: aio_pika.abc.AbstractQueueIterator) -> AsyncIterator[Delivery]:
-    async for raw in iterator:
-        yield _AmqpDelivery(raw)
+class _AmqpDeliveries:
+    """Deliveries from a consumer callback's inbox; a timed-out ``anext()`` loses nothing.
+
+    (aio-pika's own queue iterator closes itself when ``anext()`` is cancelled.)
+    """
+
+    def __init__(self, inbox: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage]) -> None:
+        self._inbox = inbox
+
+    def __aiter__(self) -> _AmqpDeliveries:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        return _AmqpDelivery(await self._inbox.get())

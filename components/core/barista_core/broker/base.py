@@ -93,7 +93,11 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     def consume(self, queue: str, *, prefetch: int = 100) -> AbstractAsyncContextManager[AsyncIterator[Delivery]]:
-        """Consume ``queue``; unacked deliveries return to the queue when the context exits."""
+        """Consume ``queue``; unacked deliveries return to the queue when the context exits.
+
+        The iterator may be awaited with a timeout (``asyncio.wait_for(anext(it), t)``): a timeout
+        loses nothing and leaves the iterator usable, so batchers can flush on a deadline.
+        """
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -32,7 +32,8 @@ class _Queue:
 
 
 class _MemoryDelivery(Delivery):
-    def __init__(self, broker: MemoryBroker, queue: _Queue, entry: _Entry, consumer: _Consumer) -> None:
+    def __init__(self, broker: MemoryBroker, queue: _Queue, entry: _Entry, consumer: _Consumer, tag: int) -> None:
+        self.tag = tag
         self.message = entry.message
         self.redelivered = entry.redelivered
         self._broker, self._queue, self._entry, self._consumer = broker, queue, entry, consumer
@@ -55,7 +56,7 @@ class _MemoryDelivery(Delivery):
         if self._settled:
             raise RuntimeError("delivery already acknowledged")
         self._settled = True
-        self._consumer.unacked.pop(id(self), None)
+        self._consumer.unacked.pop(self.tag, None)
         self._consumer.slot_freed.set()
 
 
@@ -65,6 +66,30 @@ class _Consumer:
     slot_freed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+class _MemoryDeliveries:
+    """A class, not a generator: a timed-out ``anext()`` must leave the iterator usable."""
+
+    def __init__(self, broker: MemoryBroker, queue: _Queue, consumer: _Consumer, prefetch: int) -> None:
+        self._broker, self._queue, self._consumer, self._prefetch = broker, queue, consumer, prefetch
+
+    def __aiter__(self) -> _MemoryDeliveries:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        queue, consumer = self._queue, self._consumer
+        while len(consumer.unacked) >= self._prefetch:
+            consumer.slot_freed.clear()
+            await consumer.slot_freed.wait()
+        async with queue.changed:
+            await queue.changed.wait_for(lambda: bool(queue.ready) or self._broker._closed)
+            if self._broker._closed:
+                raise StopAsyncIteration
+            entry = queue.ready.popleft()
+        delivery = _MemoryDelivery(self._broker, queue, entry, consumer, next(self._broker._tags))
+        consumer.unacked[delivery.tag] = entry
+        return delivery
+
+
 class MemoryBroker(Broker):
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
@@ -72,7 +97,7 @@ class MemoryBroker(Broker):
         self._bindings: dict[str, list[tuple[str, str]]] = {}
         self._queues: dict[str, _Queue] = {}
         self._closed = False
-        self._ids = itertools.count()
+        self._tags = itertools.count(1)  # delivery tags, as AMQP numbers them per channel
 
     async def declare_exchange(self, name: str, *, kind: str = "topic", durable: bool = True) -> None:
         self._check_open()
@@ -128,7 +153,7 @@ class MemoryBroker(Broker):
         state = self._require_queue(queue)
         consumer = _Consumer()
         try:
-            yield self._deliveries(state, consumer, max(1, prefetch))
+            yield _MemoryDeliveries(self, state, consumer, max(1, prefetch))
         finally:
             # like a closed AMQP channel: whatever was not settled goes back, flagged redelivered
             for entry in reversed(list(consumer.unacked.values())):
@@ -137,20 +162,6 @@ class MemoryBroker(Broker):
             consumer.unacked.clear()
             async with state.changed:
                 state.changed.notify_all()
-
-    async def _deliveries(self, queue: _Queue, consumer: _Consumer, prefetch: int) -> AsyncIterator[Delivery]:
-        while True:
-            while len(consumer.unacked) >= prefetch:
-                consumer.slot_freed.clear()
-                await consumer.slot_freed.wait()
-            async with queue.changed:
-                await queue.changed.wait_for(lambda: bool(queue.ready) or self._closed)
-                if self._closed:
-                    return
-                entry = queue.ready.popleft()
-            delivery = _MemoryDelivery(self, queue, entry, consumer)
-            consumer.unacked[id(delivery)] = entry
-            yield delivery
 
     async def _dead_letter(self, queue: _Queue, message: Message) -> None:
         exchange = queue.spec.dead_letter_exchange

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 @lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split("."))
+    return tuple(text.split(".")) if text else ()  # RabbitMQ: an empty key has no words
 
 
 def topic_matches(pattern: str, routing_key: str) -> bool:
