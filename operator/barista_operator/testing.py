@@ -42,12 +42,18 @@ def declare_resources(kmock: Any) -> None:
     """Make the emulator's discovery serve Kubernetes' core resources and Barista's kinds."""
     for key, info in CORE_RESOURCES.items():
         kmock.resources[key] = kmock.ResourceInfo(
-            kind=info["kind"], namespaced=info["namespaced"], verbs=VERBS,
-            subresources=info.get("subresources", []))
+            kind=info["kind"], namespaced=info["namespaced"], verbs=VERBS, subresources=info.get("subresources", [])
+        )
     for kind in KINDS:
         kmock.resources[kind.resource] = kmock.ResourceInfo(
-            kind=kind.kind, singular=kind.singular, namespaced=kind.namespaced, verbs=VERBS,
-            shortnames=list(kind.short_names), categories=["barista"], subresources=["status"])
+            kind=kind.kind,
+            singular=kind.singular,
+            namespaced=kind.namespaced,
+            verbs=VERBS,
+            shortnames=list(kind.short_names),
+            categories=["barista"],
+            subresources=["status"],
+        )
 
 
 def write_kubeconfig(path: Path, server: str) -> Path:
@@ -66,8 +72,7 @@ def write_kubeconfig(path: Path, server: str) -> Path:
 def watching(kmock: Any, plural: str) -> bool:
     """Whether kopf has opened its watch stream on ``plural``."""
     return any(
-        r.action == kmock_action.WATCH and r.resource is not None and r.resource.plural == plural
-        for r in list(kmock)
+        r.action == kmock_action.WATCH and r.resource is not None and r.resource.plural == plural for r in list(kmock)
     )
 
 

@@ -32,11 +32,15 @@ async def api(kmock):
 
 async def test_valid_tenant_is_accepted_with_observed_generation(kmock, api, tmp_path):
     async with running_operator(kmock, tmp_path):
-        await api.create(TENANT.resource, {
-            "apiVersion": "barista.dev/v1alpha1", "kind": "Tenant",
-            "metadata": {"name": "acme", "generation": 3},
-            "spec": {"displayName": "Acme", "plan": "SAAS"},
-        })
+        await api.create(
+            TENANT.resource,
+            {
+                "apiVersion": "barista.dev/v1alpha1",
+                "kind": "Tenant",
+                "metadata": {"name": "acme", "generation": 3},
+                "spec": {"displayName": "Acme", "plan": "SAAS"},
+            },
+        )
         status = await wait_for_status(kmock, (TENANT.resource, None, "acme"), lambda s: "conditions" in s)
     assert status["observedGeneration"] == 3
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
@@ -46,21 +50,39 @@ async def test_valid_tenant_is_accepted_with_observed_generation(kmock, api, tmp
 
 async def test_invalid_resources_get_a_false_ready_condition_naming_the_field(kmock, api, tmp_path):
     async with running_operator(kmock, tmp_path):
-        await api.create(TENANT.resource, {
-            "apiVersion": "barista.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "cheap", "generation": 1},
-            "spec": {"displayName": "Cheap", "plan": "FREE", "tenancy": "silo"},
-        })
-        await api.create(SINK.resource, {
-            "apiVersion": "barista.dev/v1alpha1", "kind": "Sink",
-            "metadata": {"name": "both", "namespace": "tenant-acme", "generation": 1},
-            "spec": {"clickhouse": {}, "webhook": {"url": "https://x.example", "secretRef": {"name": "s", "key": "k"}}},
-        })
-        await api.create(PIPELINE.resource, {
-            "apiVersion": "barista.dev/v1alpha1", "kind": "Pipeline",
-            "metadata": {"name": "loop", "namespace": "tenant-acme", "generation": 1},
-            "spec": {"schedule": "@daily", "steps": [{"name": "a", "after": ["b"], "score": {}},
-                                                     {"name": "b", "after": ["a"], "score": {}}]},
-        })
+        await api.create(
+            TENANT.resource,
+            {
+                "apiVersion": "barista.dev/v1alpha1",
+                "kind": "Tenant",
+                "metadata": {"name": "cheap", "generation": 1},
+                "spec": {"displayName": "Cheap", "plan": "FREE", "tenancy": "silo"},
+            },
+        )
+        await api.create(
+            SINK.resource,
+            {
+                "apiVersion": "barista.dev/v1alpha1",
+                "kind": "Sink",
+                "metadata": {"name": "both", "namespace": "tenant-acme", "generation": 1},
+                "spec": {
+                    "clickhouse": {},
+                    "webhook": {"url": "https://x.example", "secretRef": {"name": "s", "key": "k"}},
+                },
+            },
+        )
+        await api.create(
+            PIPELINE.resource,
+            {
+                "apiVersion": "barista.dev/v1alpha1",
+                "kind": "Pipeline",
+                "metadata": {"name": "loop", "namespace": "tenant-acme", "generation": 1},
+                "spec": {
+                    "schedule": "@daily",
+                    "steps": [{"name": "a", "after": ["b"], "score": {}}, {"name": "b", "after": ["a"], "score": {}}],
+                },
+            },
+        )
         failed = lambda s: s.get("phase") == "Failed"  # noqa: E731
         tenant = await wait_for_status(kmock, (TENANT.resource, None, "cheap"), failed)
         sink = await wait_for_status(kmock, (SINK.resource, "tenant-acme", "both"), failed)

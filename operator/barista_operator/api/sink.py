@@ -34,7 +34,8 @@ class ClickHouseDestination(CrdModel):
         str,
         Field(
             default="events",
-            max_length=63, pattern=IDENTIFIER_PATTERN,
+            max_length=63,
+            pattern=IDENTIFIER_PATTERN,
             description="Table in the tenant's database; created if missing.",
         ),
     ]
