@@ -140,8 +140,8 @@ class MemoryBroker(Broker):
         self._require_exchange(exchange)
         touched: set[str] = set()
         for message in messages:
-            for queue_name in self._route(exchange, message.routing_key):
-                self._queues[queue_name].ready.append(_Entry(message))
+            for queue_name in self._route_message(exchange, message):
+                self._queues[queue_name].ready.append(_Entry(_without_bcc(message)))
                 touched.add(queue_name)
         for queue_name in touched:
             queue = self._queues[queue_name]
@@ -172,6 +172,17 @@ class MemoryBroker(Broker):
         headers.setdefault("x-first-death-queue", queue.spec.name)
         headers.setdefault("x-first-death-reason", "rejected")
         await self.publish(exchange, [replace(message, routing_key=routing_key, headers=headers)])
+
+    def _route_message(self, exchange: str, message: Message) -> list[str]:
+        """RabbitMQ's sender-selected distribution: the ``CC`` and ``BCC`` headers (lists of routing keys)
+        route the message as if published with each key too; every queue gets one copy."""
+        extra = [*message.headers.get("CC", ()), *message.headers.get("BCC", ())] if message.headers else []
+        if not extra:
+            return self._route(exchange, message.routing_key)
+        out: list[str] = []
+        for key in (message.routing_key, *extra):
+            out.extend(q for q in self._route(exchange, str(key)) if q not in out)
+        return out
 
     def _route(self, exchange: str, routing_key: str) -> list[str]:
         if exchange == "":
@@ -209,3 +220,10 @@ class MemoryBroker(Broker):
         for queue in self._queues.values():
             async with queue.changed:
                 queue.changed.notify_all()
+
+
+def _without_bcc(message: Message) -> Message:
+    """As RabbitMQ does, BCC is removed before delivery (CC stays)."""
+    if "BCC" not in message.headers:
+        return message
+    return replace(message, headers={k: v for k, v in message.headers.items() if k != "BCC"})

@@ -6,8 +6,9 @@ operator injects them from Secrets instead.
 """
 
 from barista_core.contracts.common import ComponentSettings
+from barista_core.contracts.gateway import GatewaySettings, RouteSpec
 from barista_core.contracts.ingest import IngestSettings
 from barista_core.contracts.sinker import SinkerSettings
 from barista_core.contracts.worker import WorkerSettings
 
-__all__ = ["ComponentSettings", "IngestSettings", "SinkerSettings", "WorkerSettings"]
+__all__ = ["ComponentSettings", "GatewaySettings", "IngestSettings", "RouteSpec", "SinkerSettings", "WorkerSettings"]

@@ -19,3 +19,28 @@ class IngestSettings(ComponentSettings):
     max_event_age_days: int = Field(default=30, ge=1, description="How far in the past occurred_at may be.")
     publish_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Wait for broker confirms.")
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=300, description="Drain time on SIGTERM.")
+    max_properties_bytes: int = Field(
+        default=32 * 1024, ge=256, le=1024 * 1024, description="Largest properties object (bytes of its JSON)."
+    )
+    max_properties_depth: int = Field(default=8, ge=1, le=64, description="Deepest nesting inside properties.")
+    max_concurrent_rpcs: int = Field(default=2_000, ge=1, le=100_000, description="RPCs served at once.")
+    publish_max_inflight: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Broker publishes awaiting confirms at once; callers arriving "
+        "meanwhile are coalesced into the next one (fewer, larger messages).",
+    )
+    redis_prefix: str = Field(
+        default="barista:",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="Prefix of Redis keys and channels (sessions, invalidation bus, events/s buckets); the "
+        "gateway's must match so both share a tenant's events/s budget.",
+    )
+    publish_linger_ms: float = Field(
+        default=5.0,
+        ge=0,
+        le=100,
+        description="Under concurrent load, how long a publish waits for more callers to join it: a few ms "
+        "turn many small requests into one AMQP message (the broker and every sinker pay per message).",
+    )

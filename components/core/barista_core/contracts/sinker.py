@@ -16,6 +16,12 @@ class SinkerSettings(ComponentSettings):
     dead_letter_queue: str | None = Field(default=None, max_length=255, description="Where failed batches go.")
     broker_url: SecretStr = Field(description="amqp://user:pass@host/vhost or memory://")
     prefetch: int = Field(default=10_000, ge=1, le=65_535, description="Unacked messages in flight.")
+    event_types: list[str] = Field(
+        default_factory=lambda: ["#"],
+        min_length=1,
+        max_length=50,
+        description="Event-type topic patterns the queue is bound with (JSON list); the sinker declares them too.",
+    )
 
     destination: Literal["clickhouse", "webhook"] = Field(description="Where batches are written.")
     clickhouse_url: SecretStr | None = Field(default=None, description="clickhouse://… or chdb:///path")

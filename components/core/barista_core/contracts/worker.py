@@ -37,6 +37,27 @@ class WorkerSettings(ComponentSettings):
     enrich_language: bool = Field(default=False, description="Detect caption/bio language.")
     broker_url: SecretStr = Field(description="amqp://user:pass@host/vhost or memory://")
     redis_url: SecretStr = Field(description="Redis for the distributed rate limiter.")
+    # ---- worker-side tuning (not in the ScrapeFlow CR; defaults suit production) ------------------------
+    instagram_base_url: str = Field(
+        default="https://i.instagram.com", pattern=r"^https?://[^\s{}]+$", description="Instagram API base URL."
+    )
+    youtube_base_url: str = Field(
+        default="https://www.googleapis.com/youtube/v3",
+        pattern=r"^https?://[^\s{}]+$",
+        description="YouTube Data API v3 base URL.",
+    )
+    shopify_url_template: str = Field(
+        default="https://{target}/products.json",
+        pattern=r"^https?://[^\s]*\{target\}[^\s]*$",
+        description="A store's public products.json, {target} = the store's domain.",
+    )
+    max_pages: int = Field(default=5, ge=1, le=1000, description="Pages fetched per target for paged sources.")
+    request_timeout_seconds: float = Field(default=20.0, gt=0, le=300, description="Timeout of one HTTP request.")
+    max_attempts: int = Field(default=4, ge=1, le=10, description="Attempts per request (5xx, 429, timeouts).")
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0, le=300, description="Finish in-flight targets on stop.")
+    redis_key_prefix: str = Field(
+        default="barista:", min_length=1, max_length=64, description="Prefix of the worker's Redis keys."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:

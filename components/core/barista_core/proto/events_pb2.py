@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61rista/events/v1/events.proto\x12\x11\x62\x61rista.events.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x11\n\tdevice_id\x18\x06 \x01(\t\x12+\n\nproperties\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07\x63ontext\x18\x08 \x01(\x0b\x32\x1f.barista.events.v1.EventContext\"\x98\x02\n\x0c\x45ventContext\x12\x10\n\x08\x61pp_name\x18\x01 \x01(\t\x12\x13\n\x0b\x61pp_version\x18\x02 \x01(\t\x12\x10\n\x08platform\x18\x03 \x01(\t\x12\x12\n\nos_version\x18\x04 \x01(\t\x12\x0e\n\x06locale\x18\x05 \x01(\t\x12\n\n\x02ip\x18\x06 \x01(\t\x12\x12\n\nuser_agent\x18\x07 \x01(\t\x12\x10\n\x08page_url\x18\x08 \x01(\t\x12\x10\n\x08referrer\x18\t \x01(\t\x12\x39\n\x05\x65xtra\x18\n \x03(\x0b\x32*.barista.events.v1.EventContext.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\nEventBatch\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.barista.events.v1.Event\x12\x10\n\x08\x62\x61tch_id\x18\x02 \x01(\t\"\xc8\x01\n\x0b\x45ventStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x04\x63ode\x18\x02 \x01(\x0e\x32#.barista.events.v1.EventStatus.Code\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\"[\n\x04\x43ode\x12\x14\n\x10\x43ODE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\x0c\n\x08REJECTED\x10\x02\x12\x0f\n\x0bUNAVAILABLE\x10\x03\x12\x10\n\x0cRATE_LIMITED\x10\x04\"\x91\x01\n\x0fPublishResponse\x12\x30\n\x08statuses\x18\x01 \x03(\x0b\x32\x1e.barista.events.v1.EventStatus\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x10\n\x08rejected\x18\x03 \x01(\x05\x12\x10\n\x08\x62\x61tch_id\x18\x04 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x05 \x01(\x05\x32\xb4\x01\n\x0c\x45ventService\x12L\n\x07Publish\x12\x1d.barista.events.v1.EventBatch\x1a\".barista.events.v1.PublishResponse\x12V\n\rPublishStream\x12\x1d.barista.events.v1.EventBatch\x1a\".barista.events.v1.PublishResponse(\x01\x30\x01\x42=\n\x15\x64\x65v.barista.events.v1P\x01Z\"barista.dev/gen/events/v1;eventsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61rista/events/v1/events.proto\x12\x11\x62\x61rista.events.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x02\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x11\n\tdevice_id\x18\x06 \x01(\t\x12+\n\nproperties\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07\x63ontext\x18\x08 \x01(\x0b\x32\x1f.barista.events.v1.EventContext\x12\x17\n\x0fproperties_json\x18\t \x01(\x0c\"\x98\x02\n\x0c\x45ventContext\x12\x10\n\x08\x61pp_name\x18\x01 \x01(\t\x12\x13\n\x0b\x61pp_version\x18\x02 \x01(\t\x12\x10\n\x08platform\x18\x03 \x01(\t\x12\x12\n\nos_version\x18\x04 \x01(\t\x12\x0e\n\x06locale\x18\x05 \x01(\t\x12\n\n\x02ip\x18\x06 \x01(\t\x12\x12\n\nuser_agent\x18\x07 \x01(\t\x12\x10\n\x08page_url\x18\x08 \x01(\t\x12\x10\n\x08referrer\x18\t \x01(\t\x12\x39\n\x05\x65xtra\x18\n \x03(\x0b\x32*.barista.events.v1.EventContext.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\nEventBatch\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.barista.events.v1.Event\x12\x10\n\x08\x62\x61tch_id\x18\x02 \x01(\t\"\xc8\x01\n\x0b\x45ventStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x04\x63ode\x18\x02 \x01(\x0e\x32#.barista.events.v1.EventStatus.Code\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\"[\n\x04\x43ode\x12\x14\n\x10\x43ODE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\x0c\n\x08REJECTED\x10\x02\x12\x0f\n\x0bUNAVAILABLE\x10\x03\x12\x10\n\x0cRATE_LIMITED\x10\x04\"\x91\x01\n\x0fPublishResponse\x12\x30\n\x08statuses\x18\x01 \x03(\x0b\x32\x1e.barista.events.v1.EventStatus\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x10\n\x08rejected\x18\x03 \x01(\x05\x12\x10\n\x08\x62\x61tch_id\x18\x04 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x05 \x01(\x05\x32\xb4\x01\n\x0c\x45ventService\x12L\n\x07Publish\x12\x1d.barista.events.v1.EventBatch\x1a\".barista.events.v1.PublishResponse\x12V\n\rPublishStream\x12\x1d.barista.events.v1.EventBatch\x1a\".barista.events.v1.PublishResponse(\x01\x30\x01\x42=\n\x15\x64\x65v.barista.events.v1P\x01Z\"barista.dev/gen/events/v1;eventsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,19 +38,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENTCONTEXT_EXTRAENTRY']._loaded_options = None
   _globals['_EVENTCONTEXT_EXTRAENTRY']._serialized_options = b'8\001'
   _globals['_EVENT']._serialized_start=117
-  _globals['_EVENT']._serialized_end=350
-  _globals['_EVENTCONTEXT']._serialized_start=353
-  _globals['_EVENTCONTEXT']._serialized_end=633
-  _globals['_EVENTCONTEXT_EXTRAENTRY']._serialized_start=589
-  _globals['_EVENTCONTEXT_EXTRAENTRY']._serialized_end=633
-  _globals['_EVENTBATCH']._serialized_start=635
-  _globals['_EVENTBATCH']._serialized_end=707
-  _globals['_EVENTSTATUS']._serialized_start=710
-  _globals['_EVENTSTATUS']._serialized_end=910
-  _globals['_EVENTSTATUS_CODE']._serialized_start=819
-  _globals['_EVENTSTATUS_CODE']._serialized_end=910
-  _globals['_PUBLISHRESPONSE']._serialized_start=913
-  _globals['_PUBLISHRESPONSE']._serialized_end=1058
-  _globals['_EVENTSERVICE']._serialized_start=1061
-  _globals['_EVENTSERVICE']._serialized_end=1241
+  _globals['_EVENT']._serialized_end=375
+  _globals['_EVENTCONTEXT']._serialized_start=378
+  _globals['_EVENTCONTEXT']._serialized_end=658
+  _globals['_EVENTCONTEXT_EXTRAENTRY']._serialized_start=614
+  _globals['_EVENTCONTEXT_EXTRAENTRY']._serialized_end=658
+  _globals['_EVENTBATCH']._serialized_start=660
+  _globals['_EVENTBATCH']._serialized_end=732
+  _globals['_EVENTSTATUS']._serialized_start=735
+  _globals['_EVENTSTATUS']._serialized_end=935
+  _globals['_EVENTSTATUS_CODE']._serialized_start=844
+  _globals['_EVENTSTATUS_CODE']._serialized_end=935
+  _globals['_PUBLISHRESPONSE']._serialized_start=938
+  _globals['_PUBLISHRESPONSE']._serialized_end=1083
+  _globals['_EVENTSERVICE']._serialized_start=1086
+  _globals['_EVENTSERVICE']._serialized_end=1266
 # @@protoc_insertion_point(module_scope)

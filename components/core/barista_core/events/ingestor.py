@@ -1,0 +1,145 @@
+"""The ingestor: validate a batch, apply the tenant's events/s limit, publish with confirms.
+
+This is what every way in shares — the gRPC server, the gateway's ``POST /v1/events`` and trusted
+producers such as scrape workers — so they answer identically. See the package docstring for the
+contract.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Sequence
+
+from barista_core.broker import BrokerUnavailable
+from barista_core.events import metrics
+from barista_core.events.admission import EventAdmission
+from barista_core.events.codec import format_ms
+from barista_core.events.model import (
+    BatchLimitExceeded,
+    BatchResult,
+    EventInput,
+    EventLimits,
+    EventStatus,
+    EventStatusCode,
+    IngestPrincipal,
+    TenantNotActive,
+)
+from barista_core.events.publisher import EventPublisher
+from barista_core.events.validation import EventValidator
+
+ACCEPTED = EventStatusCode.ACCEPTED
+REJECTED = EventStatusCode.REJECTED
+UNAVAILABLE = EventStatusCode.UNAVAILABLE
+RATE_LIMITED = EventStatusCode.RATE_LIMITED
+#: Suggested wait before retrying events answered UNAVAILABLE.
+UNAVAILABLE_RETRY_MS = 1000
+
+
+class EventIngestor:
+    """Validates, rate-limits and publishes batches; one instance per process."""
+
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        *,
+        limits: EventLimits | None = None,
+        admission: EventAdmission | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.publisher = publisher
+        self.limits = limits or EventLimits()
+        self.validator = EventValidator(self.limits)
+        self.admission = admission
+        self._clock = clock
+
+    def check_batch(self, count: int, size_bytes: int | None = None) -> None:
+        """Raise :class:`BatchLimitExceeded` when the batch as a whole is over a limit."""
+        if size_bytes is not None and size_bytes > self.limits.max_batch_bytes:
+            metrics.BATCHES_REFUSED.labels("bytes").inc()
+            raise BatchLimitExceeded("bytes", size_bytes, self.limits.max_batch_bytes)
+        if count > self.limits.max_batch_events:
+            metrics.BATCHES_REFUSED.labels("events").inc()
+            raise BatchLimitExceeded("events", count, self.limits.max_batch_events)
+
+    async def ingest(
+        self,
+        principal: IngestPrincipal,
+        events: Sequence[EventInput],
+        *,
+        size_bytes: int | None = None,
+        transport: str = "grpc",
+    ) -> BatchResult:
+        """Validate, limit and publish ``events`` for ``principal.tenant``; one status per event, in order.
+
+        Raises :class:`BatchLimitExceeded` (nothing was published) or :class:`TenantNotActive`.
+        """
+        self.check_batch(len(events), size_bytes)
+        tenant = principal.tenant
+        if tenant.state != "active":
+            raise TenantNotActive(f"tenant {tenant.name} is {tenant.state}: events are not accepted")
+        metrics.EVENTS_RECEIVED.labels(transport).inc(len(events))
+        metrics.BATCH_EVENTS.observe(len(events))
+
+        now_ms = int(self._clock() * 1000)
+        received_at = format_ms(now_ms)
+        seen: set[str] = set()
+        self.validator.begin_batch()
+        check = self.validator.check
+        statuses: list[EventStatus | None] = [None] * len(events)
+        valid: list[int] = []
+        encoded: list[bytes] = []
+        rejected: Tally[str] = Tally()
+        for index, event in enumerate(events):
+            outcome = check(event, now_ms=now_ms, received_at=received_at, seen=seen)
+            if type(outcome) is bytes:
+                valid.append(index)
+                encoded.append(outcome)
+            else:
+                statuses[index] = EventStatus(event.id, REJECTED, outcome.reason, outcome.field)  # type: ignore[union-attr]
+                rejected[outcome.reason.split(":", 1)[0]] += 1  # type: ignore[union-attr]
+        for reason, count in rejected.items():
+            metrics.EVENTS_REJECTED.labels(reason).inc(count)
+        result = BatchResult(statuses=[], rejected=len(events) - len(valid))
+
+        admitted = len(valid)
+        if valid and self.admission is not None:
+            rate = tenant.limits.events_per_second
+            decision = await self.admission.admit(tenant.name, rate=rate, wanted=len(valid))
+            if decision.granted < len(valid):
+                admitted = decision.granted
+                reason = f"rate_limited: tenant {tenant.name} may send {rate} events/s"
+                for index in valid[admitted:]:
+                    statuses[index] = EventStatus(events[index].id, RATE_LIMITED, reason)
+                result.rate_limited = len(valid) - admitted
+                result.retry_after_ms = max(1, math.ceil(decision.retry_after * 1000))
+                metrics.EVENTS_RATE_LIMITED.inc(result.rate_limited)
+
+        if admitted:
+            groups: dict[str, list[bytes]] = {}
+            for position in range(admitted):
+                event_type = events[valid[position]].type
+                bucket = groups.get(event_type)
+                if bucket is None:
+                    groups[event_type] = [encoded[position]]
+                else:
+                    bucket.append(encoded[position])
+            started = time.perf_counter()
+            try:
+                await self.publisher.publish(tenant.name, groups)
+            except BrokerUnavailable as exc:
+                reason = f"unavailable: {exc}"[:300]
+                for index in valid[:admitted]:
+                    statuses[index] = EventStatus(events[index].id, UNAVAILABLE, reason)
+                result.unavailable = admitted
+                result.retry_after_ms = max(result.retry_after_ms, UNAVAILABLE_RETRY_MS)
+                metrics.EVENTS_UNAVAILABLE.inc(admitted)
+            else:
+                metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+                for index in valid[:admitted]:
+                    statuses[index] = EventStatus(events[index].id, ACCEPTED)
+                result.accepted = admitted
+                metrics.EVENTS_PUBLISHED.inc(admitted)
+        result.statuses = statuses  # type: ignore[assignment]
+        return result
