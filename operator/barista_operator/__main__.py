@@ -26,7 +26,8 @@ def main() -> int:
             clusterwide=True,
             standalone=settings.standalone,
             priority=settings.priority,
-            peering_name=settings.peering_name,
+            # a peering name makes peering mandatory (kopf then waits for its CRD), even when standalone
+            peering_name=None if settings.standalone else settings.peering_name,
             liveness_endpoint=f"http://0.0.0.0:{settings.probe_port}/healthz",
         )
     )

@@ -95,6 +95,16 @@ def conditions_field() -> Any:
     )
 
 
+def kopf_state_field() -> Any:
+    """``status.kopf``: the operator framework's bookkeeping (the last handled spec), written in the same
+    status patch as the reconcile's status. Not for users."""
+    return Field(
+        default=None,
+        description="Operator bookkeeping (kopf: the last handled configuration); not for users.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+
+
 class SecretKeyRef(CrdModel):
     """A key in a Secret in the resource's namespace."""
 

@@ -18,6 +18,7 @@ from barista_operator.api.meta import (
     PrinterColumn,
     ResourceKind,
     conditions_field,
+    kopf_state_field,
     name_rule,
 )
 
@@ -186,6 +187,7 @@ class PipelineStatus(CrdModel):
     step_count: Annotated[int | None, Field(default=None, ge=0, description="Number of steps.")]
     last_run: Annotated[PipelineRun | None, Field(default=None, description=PipelineRun.__doc__)]
     conditions: Annotated[list[Condition], conditions_field()]
+    kopf: Annotated[dict[str, Any] | None, kopf_state_field()]
 
 
 PIPELINE = ResourceKind(

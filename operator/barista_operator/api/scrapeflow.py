@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -17,6 +17,7 @@ from barista_operator.api.meta import (
     Resources,
     conditions_field,
     defaulted,
+    kopf_state_field,
     name_rule,
 )
 
@@ -243,6 +244,7 @@ class ScrapeFlowStatus(CrdModel):
         Field(default=None, description="When the next run is due.", json_schema_extra={"format": "date-time"}),
     ]
     conditions: Annotated[list[Condition], conditions_field()]
+    kopf: Annotated[dict[str, Any] | None, kopf_state_field()]
 
 
 SCRAPEFLOW = ResourceKind(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -18,6 +18,7 @@ from barista_operator.api.meta import (
     SecretKeyRef,
     conditions_field,
     defaulted,
+    kopf_state_field,
     name_rule,
 )
 
@@ -158,6 +159,7 @@ class SinkStatus(CrdModel):
     ]
     ready_replicas: Annotated[int | None, Field(default=None, ge=0, description="Sinker pods ready.")]
     conditions: Annotated[list[Condition], conditions_field()]
+    kopf: Annotated[dict[str, Any] | None, kopf_state_field()]
 
 
 SINK = ResourceKind(

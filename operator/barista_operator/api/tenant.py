@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -14,6 +14,7 @@ from barista_operator.api.meta import (
     PrinterColumn,
     ResourceKind,
     conditions_field,
+    kopf_state_field,
     name_rule,
 )
 
@@ -148,6 +149,7 @@ class TenantStatus(CrdModel):
         list[str], Field(default_factory=list, max_length=16, description="Features in force after overrides.")
     ]
     conditions: Annotated[list[Condition], conditions_field()]
+    kopf: Annotated[dict[str, Any] | None, kopf_state_field()]
 
 
 TENANT = ResourceKind(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import celpy
@@ -178,9 +179,24 @@ def _rule_issues(rules: list[dict[str, str]], value: Any, path: str) -> list[Iss
     return issues
 
 
+_NAME_RULE = re.compile(r"^size\(self\.metadata\.name\) <= (\d+) && self\.metadata\.name\.matches\('(.+)'\)$")
+
+
 def _cel_holds(rule: str, value: Any) -> bool:
+    """Whether ``rule`` holds for ``value``. Memoised by the value's JSON: the interpreter takes ~0.5 ms a
+    rule, and an operator re-validates the same (or the same-shaped) specs again and again. The name rule
+    every kind has (unique per object, so never a cache hit) is evaluated natively, with the same meaning."""
+    native = _NAME_RULE.match(rule)
+    if native is not None:
+        name = value.get("metadata", {}).get("name") if isinstance(value, dict) else None
+        return isinstance(name, str) and len(name) <= int(native[1]) and re.search(native[2], name) is not None
+    return _cel_holds_json(rule, json.dumps(value, sort_keys=True))
+
+
+@lru_cache(maxsize=65_536)
+def _cel_holds_json(rule: str, value: str) -> bool:
     try:
-        result = _program(rule).evaluate({"self": celpy.json_to_cel(value)})
+        result = _program(rule).evaluate({"self": celpy.json_to_cel(json.loads(value))})
     except celpy.CELEvalError:
         return False
     return bool(result)
