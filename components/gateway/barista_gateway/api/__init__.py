@@ -1,0 +1,1 @@
+"""The tenant API (FastAPI): routes per resource over service functions; the edge authenticates first."""

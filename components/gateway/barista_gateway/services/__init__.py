@@ -1,0 +1,1 @@
+"""Domain functions of the tenant API: keyword-only, transport-free, one module per resource."""
