@@ -1,0 +1,127 @@
+"""Reading a full name: split it into words by script, romanise each word, fold each to a phonetic key.
+
+``read_name("சுரேஷ் Kumar")`` → two tokens, Tamil "suresh…" and Latin "kumar". Emoji, digits and
+punctuation separate words and are dropped; words in scripts we cannot read (Cyrillic, Han, …) are
+kept aside so the caller can lower its confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+from barista_scoring.romanise import phonetic_keys, romanise_token
+from barista_scoring.script import BRAHMIC_BASE, MATCHABLE_SCRIPTS, Script, char_script
+
+#: Longer names are cut (a name field is at most 30-64 characters on every platform we read).
+MAX_NAME_CHARS = 256
+#: At most this many words are read (the rest are kept in the text but not matched).
+MAX_WORDS = 8
+#: How many of a word's spellings (distinct keys, best first) are compared with the handle.
+HANDLE_KEYS = 3
+
+
+class TokenReading(NamedTuple):
+    text: str
+    script: Script
+    #: Romanisations, most common first.
+    variants: tuple[str, ...]
+    #: Distinct phonetic keys of the variants (what matching compares), best first.
+    keys: tuple[str, ...]
+    #: The first spelling that gave each key (aligned with ``keys``).
+    key_spellings: tuple[str, ...]
+    #: (key, spelling) of the first :data:`HANDLE_KEYS` keys of two letters or more: what is compared
+    #: with a handle.
+    handle_keys: tuple[tuple[str, str], ...]
+
+
+class NameReading(NamedTuple):
+    text: str
+    tokens: tuple[TokenReading, ...]
+    #: The script with most letters (``NONE`` when the name has no letters, e.g. emoji only).
+    script: Script
+    #: More than one matchable script among the words.
+    mixed: bool
+    #: Words in scripts we cannot read (counted, not matched).
+    unreadable: int
+    truncated: bool
+
+    @property
+    def romanised(self) -> str:
+        return " ".join(t.variants[0] for t in self.tokens)
+
+
+_RUN_PATTERNS = {
+    Script.LATIN: r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff][A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]*",
+    Script.DEVANAGARI: r"[\u0900-\u097f\ua8e0-\ua8ff][\u0900-\u097f\ua8e0-\ua8ff\u200c\u200d]*",
+    **{
+        script: f"[\\u{base:04x}-\\u{base + 127:04x}][\\u{base:04x}-\\u{base + 127:04x}\\u200c\\u200d]*"
+        for script, base in BRAHMIC_BASE.items()
+        if script is not Script.DEVANAGARI
+    },
+    Script.URDU: r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+",
+    Script.OTHER: r"[^\W\d_]+",
+}
+_RUNS = re.compile("|".join(f"(?P<{script.name}>{pattern})" for script, pattern in _RUN_PATTERNS.items()))
+_ASCII_WORDS = re.compile(r"[A-Za-z]+")
+
+
+def split_words(text: str) -> list[tuple[str, Script]]:
+    """Words with their scripts: a change of script, a space, punctuation, digits or emoji ends a word."""
+    if text.isascii():
+        return [(word, Script.LATIN) for word in _ASCII_WORDS.findall(text)]
+    words: list[tuple[str, Script]] = []
+    for match in _RUNS.finditer(text):
+        script = Script[match.lastgroup or "OTHER"]
+        word = match.group()
+        if script is Script.URDU:
+            word = "".join(ch for ch in word if char_script(ch) is Script.URDU)
+            if not word:
+                continue
+        words.append((word, script))
+    return words
+
+
+@lru_cache(maxsize=131_072)
+def read_token(word: str, script: Script) -> TokenReading | None:
+    """One word romanised and keyed (cached: follower lists repeat first names and surnames heavily)."""
+    variants = romanise_token(word, script)
+    if not variants:
+        return None
+    keyed: dict[str, str] = {}
+    for key, variant in zip(phonetic_keys(variants), variants, strict=True):
+        keyed.setdefault(key, variant)
+    handle_keys = tuple((key, spelling) for key, spelling in list(keyed.items())[:HANDLE_KEYS] if len(key) >= 2)
+    return TokenReading(word, script, variants, tuple(keyed), tuple(keyed.values()), handle_keys)
+
+
+def read_name(text: str) -> NameReading:
+    """Read ``text`` (a full name) into romanised tokens. Never raises; odd input gives no tokens."""
+    truncated = len(text) > MAX_NAME_CHARS
+    if truncated:
+        text = text[:MAX_NAME_CHARS]
+    if text.isascii():  # the common case, in short: Latin words only
+        words = _ASCII_WORDS.findall(text)
+        tokens = tuple(read_token(word, Script.LATIN) for word in words[:MAX_WORDS])
+        if None in tokens:  # cannot happen (ASCII letters always fold to something); kept for safety
+            tokens = tuple(t for t in tokens if t is not None)
+        return NameReading(text, tokens, Script.LATIN if words else Script.NONE, False, 0, truncated)  # type: ignore[arg-type]
+    tokens_list: list[TokenReading] = []
+    unreadable = 0
+    letters: dict[Script, int] = {}
+    for word, script in split_words(text):
+        if script not in MATCHABLE_SCRIPTS:
+            unreadable += 1
+            continue
+        letters[script] = letters.get(script, 0) + len(word)
+        if len(tokens_list) >= MAX_WORDS:
+            continue
+        token = read_token(word, script)
+        if token is not None:
+            tokens_list.append(token)
+    if letters:
+        script = max(letters.items(), key=lambda item: item[1])[0]
+    else:
+        script = Script.OTHER if unreadable else Script.NONE
+    return NameReading(text, tuple(tokens_list), script, len(letters) > 1, unreadable, truncated)
