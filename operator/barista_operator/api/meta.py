@@ -100,7 +100,7 @@ def kopf_state_field() -> Any:
     status patch as the reconcile's status. Not for users."""
     return Field(
         default=None,
-        description="Operator bookkeeping (kopf: the last handled configuration); not for users.",
+        description="Operator bookkeeping (kopf: handler progress and the last handled configuration); not for users.",
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
 
