@@ -11,6 +11,7 @@ from barista_core.naming import tenant_from_namespace
 from barista_operator.api import API_VERSION, ResourceKind
 from barista_operator.api.meta import CrdModel
 from barista_operator.api.validation import apply_defaults, validate_object
+from barista_operator.builders.common import ResourceContext, TenantInfo
 from barista_operator.kube import ApiError, resource_type
 from barista_operator.reconcile.apply import ChildConflict
 from barista_operator.reconcile.backends import BackendUnavailable
@@ -130,6 +131,32 @@ def tenant_gate(rt: Runtime, namespace: str) -> tuple[TenantView | None, Check]:
     if not view.ready:
         return view, Check("TenantReady", "False", "TenantNotReady", f"Tenant {tenant} is not ready: {view.message}")
     return view, Check("TenantReady", "True", "TenantReady", f"Tenant {tenant} is ready")
+
+
+def not_admitted(
+    body: Mapping[str, Any], gate: Check, view: TenantView | None, *, extra: Mapping[str, Any] | None = None
+) -> Outcome:
+    """The outcome for a namespaced resource whose tenant gate is closed: it waits for its tenant, or,
+    outside a tenant namespace, fails for good."""
+    _, _, generation = meta(body)
+    not_tenant = gate.reason == "NotATenantNamespace"
+    status = build_status(
+        previous=body.get("status") or {},
+        generation=generation,
+        checks=[gate],
+        phase="Failed" if not_tenant else "Pending",
+        ready_message="",
+        extra=extra,
+    )
+    return Outcome(status=status, permanent=not_tenant, waiting_for_tenant=not not_tenant, tenant=view)
+
+
+def resource_context(rt: Runtime, body: Mapping[str, Any], tenant: TenantInfo) -> ResourceContext:
+    """What the builders need to know about a namespaced resource beyond its spec."""
+    name, namespace, _ = meta(body)
+    assert namespace is not None
+    uid = (body.get("metadata") or {}).get("uid")
+    return ResourceContext(name=name, namespace=namespace, uid=uid, tenant=tenant, platform=rt.platform)
 
 
 #: Phases a new resource passes through on its way to Ready: no Event for entering them from nothing

@@ -6,10 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from barista_operator.api import PIPELINE, PipelineSpec
-from barista_operator.builders.common import ResourceContext
 from barista_operator.builders.pipeline import build_pipeline, config_map_name, dag_id
 from barista_operator.reconcile.apply import apply
-from barista_operator.reconcile.common import Outcome, failure_check, invalid, meta, parse_spec, tenant_gate
+from barista_operator.reconcile.common import (
+    Outcome,
+    failure_check,
+    invalid,
+    meta,
+    not_admitted,
+    parse_spec,
+    resource_context,
+    tenant_gate,
+)
 from barista_operator.reconcile.runtime import Runtime
 from barista_operator.reconcile.status import Check, build_status
 
@@ -26,23 +34,9 @@ async def reconcile_pipeline(rt: Runtime, body: Mapping[str, Any], *, fresh: boo
     previous = body.get("status") or {}
     view, gate = tenant_gate(rt, namespace)
     if not gate.ok or view is None or view.info is None:
-        not_tenant = gate.reason == "NotATenantNamespace"
-        status = build_status(
-            previous=previous,
-            generation=generation,
-            checks=[gate],
-            phase="Failed" if not_tenant else "Pending",
-            ready_message="",
-        )
-        return Outcome(status=status, permanent=not_tenant, waiting_for_tenant=not not_tenant, tenant=view)
+        return not_admitted(body, gate, view)
     tenant = view.info
-    ctx = ResourceContext(
-        name=name,
-        namespace=namespace,
-        uid=(body.get("metadata") or {}).get("uid"),
-        tenant=tenant,
-        platform=rt.platform,
-    )
+    ctx = resource_context(rt, body, tenant)
     desired = build_pipeline(spec, ctx)
     checks = [gate]
     retry = permanent = False

@@ -16,10 +16,18 @@ from barista_core.naming import (
 )
 from barista_core.plans import Feature
 from barista_operator.api import SINK, SinkSpec
-from barista_operator.builders.common import ResourceContext
 from barista_operator.builders.sink import QueuePlan, build_sink, deployment_name, destination, sink_queues
 from barista_operator.reconcile.apply import apply
-from barista_operator.reconcile.common import Outcome, failure_check, invalid, meta, parse_spec, tenant_gate
+from barista_operator.reconcile.common import (
+    Outcome,
+    failure_check,
+    invalid,
+    meta,
+    not_admitted,
+    parse_spec,
+    resource_context,
+    tenant_gate,
+)
 from barista_operator.reconcile.runtime import Runtime
 from barista_operator.reconcile.status import Check, build_status, deployment_check, was_serving
 
@@ -53,16 +61,7 @@ async def reconcile_sink(rt: Runtime, body: Mapping[str, Any], *, fresh: bool) -
 
     view, gate = tenant_gate(rt, namespace)
     if not gate.ok or view is None or view.info is None:
-        not_tenant = gate.reason == "NotATenantNamespace"
-        status = build_status(
-            previous=previous,
-            generation=generation,
-            checks=[gate],
-            phase="Failed" if not_tenant else "Pending",
-            ready_message="",
-            extra=extra,
-        )
-        return Outcome(status=status, permanent=not_tenant, waiting_for_tenant=not not_tenant, tenant=view)
+        return not_admitted(body, gate, view, extra=extra)
     tenant = view.info
     checks = [gate]
     if spec.webhook is not None and Feature.WEBHOOKS not in tenant.features:
@@ -79,13 +78,7 @@ async def reconcile_sink(rt: Runtime, body: Mapping[str, Any], *, fresh: bool) -
         )
         return Outcome(status=status, permanent=True, tenant=view)
 
-    ctx = ResourceContext(
-        name=name,
-        namespace=namespace,
-        uid=(body.get("metadata") or {}).get("uid"),
-        tenant=tenant,
-        platform=rt.platform,
-    )
+    ctx = resource_context(rt, body, tenant)
     try:
         desired = build_sink(spec, ctx)
     except ConfigError as exc:
