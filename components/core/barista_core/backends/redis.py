@@ -62,6 +62,9 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # out of the terminal's process group: Ctrl-C reaches only the owner, which stops the
+            # server after the services that use it (as pg_ctl does for the embedded PostgreSQL)
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         import redis as sync_redis
