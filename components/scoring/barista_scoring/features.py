@@ -16,11 +16,12 @@ weighs; ``nan`` where unknown, which the ensemble treats as "no evidence either 
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -195,8 +196,8 @@ class BigramModel:
 
     def _word_bits(self, word: str) -> float:
         padded = f"^{word}$"
-        bits = self.bits
-        return sum(bits.get(padded[i : i + 2], 12.0) for i in range(len(padded) - 1))
+        bigrams = map(operator.add, padded, padded[1:])
+        return sum(map(self.bits.get, bigrams, repeat(12.0)))
 
     def bits_per_letter(self, words: Iterable[str]) -> float:
         """Mean bits per letter (word ends counted as letters) of ``words`` under the names' bigrams."""
@@ -257,7 +258,7 @@ def analyse_name(text: str, db: NamesDB) -> NameAnalysis:
     for token in tokens:
         if token.script is Script.URDU:
             for restored in db.restore(token)[:3]:
-                keys.setdefault(phonetic_key(restored), restored)
+                keys.setdefault(_word_key(restored), restored)
         for key, spelling in token.handle_keys:
             keys.setdefault(key, spelling)
     joined = "".join([t.keys[0] for t in tokens])
@@ -275,9 +276,12 @@ def _agreement(name: NameAnalysis, target: str) -> tuple[float, str]:
     for key, spelling in name.match_keys:
         if len(key) >= 3 and key in target:
             return 1.0, spelling
+        weight = min(1.0, len(key) / 4)
+        if weight <= best:  # the score below is at most ``weight``: this key cannot do better
+            continue
         raw = fuzz.partial_ratio(key, target) if len(key) <= len(target) else fuzz.ratio(key, target)
         # a chance alignment of a few letters scores 50-70: only close matches count
-        score = max(0.0, (raw / 100 - _CHANCE) / (1 - _CHANCE)) * min(1.0, len(key) / 4)
+        score = max(0.0, (raw / 100 - _CHANCE) / (1 - _CHANCE)) * weight
         if score > best:
             best, best_spelling = score, spelling
             if score == 1.0:

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from barista_scoring.romanise import phonetic_keys, romanise_token
+from barista_scoring.romanise import phonetic_keys, romanise
 from barista_scoring.script import BRAHMIC_BASE, MATCHABLE_SCRIPTS, Script, char_script
 
 #: Longer names are cut (a name field is at most 30-64 characters on every platform we read).
@@ -64,7 +64,17 @@ _RUN_PATTERNS = {
     Script.OTHER: r"[^\W\d_]+",
 }
 _RUNS = re.compile("|".join(f"(?P<{script.name}>{pattern})" for script, pattern in _RUN_PATTERNS.items()))
+_SCRIPT_OF_GROUP = {script.name: script for script in _RUN_PATTERNS}
 _ASCII_WORDS = re.compile(r"[A-Za-z]+")
+#: ``str.translate`` table deleting the characters of the Urdu runs that are not Urdu letters (Arabic-Indic
+#: digits, punctuation…): what ``char_script(ch) is Script.URDU`` keeps, for the code points ``_RUNS`` puts
+#: in an Urdu run.
+_URDU_NON_LETTERS = {
+    cp: None
+    for first, last in ((0x0600, 0x06FF), (0x0750, 0x077F), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+    for cp in range(first, last + 1)
+    if char_script(chr(cp)) is not Script.URDU
+}
 
 
 def split_words(text: str) -> list[tuple[str, Script]]:
@@ -72,11 +82,12 @@ def split_words(text: str) -> list[tuple[str, Script]]:
     if text.isascii():
         return [(word, Script.LATIN) for word in _ASCII_WORDS.findall(text)]
     words: list[tuple[str, Script]] = []
+    script_of = _SCRIPT_OF_GROUP
     for match in _RUNS.finditer(text):
-        script = Script[match.lastgroup or "OTHER"]
+        script = script_of[match.lastgroup or "OTHER"]
         word = match.group()
         if script is Script.URDU:
-            word = "".join(ch for ch in word if char_script(ch) is Script.URDU)
+            word = word.translate(_URDU_NON_LETTERS)
             if not word:
                 continue
         words.append((word, script))
@@ -86,7 +97,7 @@ def split_words(text: str) -> list[tuple[str, Script]]:
 @lru_cache(maxsize=131_072)
 def read_token(word: str, script: Script) -> TokenReading | None:
     """One word romanised and keyed (cached: follower lists repeat first names and surnames heavily)."""
-    variants = romanise_token(word, script)
+    variants = romanise(word, script)  # not romanise_token: this function is the cache
     if not variants:
         return None
     keyed: dict[str, str] = {}
@@ -103,7 +114,7 @@ def read_name(text: str) -> NameReading:
         text = text[:MAX_NAME_CHARS]
     if text.isascii():  # the common case, in short: Latin words only
         words = _ASCII_WORDS.findall(text)
-        tokens = tuple(read_token(word, Script.LATIN) for word in words[:MAX_WORDS])
+        tokens = tuple([read_token(word, Script.LATIN) for word in words[:MAX_WORDS]])
         if None in tokens:  # cannot happen (ASCII letters always fold to something); kept for safety
             tokens = tuple(t for t in tokens if t is not None)
         return NameReading(text, tokens, Script.LATIN if words else Script.NONE, False, 0, truncated)  # type: ignore[arg-type]

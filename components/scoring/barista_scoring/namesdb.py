@@ -110,16 +110,31 @@ class NamesDB:
         self._bucket_masks = {bucket: masks[np.array(r, dtype=np.intp)] for bucket, r in rows.items()}
         #: (first two letters, length) → (candidate keys of length ±1 in bucket order, their letter counts)
         self._windows: dict[tuple[str, int], tuple[list[str], np.ndarray | None]] = {}
-        self._cache: dict[tuple[str, Script, str], NameMatch] = {}
+        #: (role, script) → token text → match (one dict per role and script: the cache keeps no tuple
+        #: per token for the garbage collector to walk)
+        self._cache: dict[tuple[str, Script], dict[str, NameMatch]] = {}
+        #: tokens in ``_cache``
+        self._cached = 0
         self._restored: dict[str, list[str]] = {}
+        #: phonetic key → :meth:`fuzzy` of it (tokens in different scripts often share a key)
+        self._fuzzy: dict[str, str] = {}
+        #: kind → DB name → its NameMatch (the token cache holds one object per name matched)
+        self._matches: dict[MatchKind, dict[str, NameMatch]] = {kind: {} for kind in MatchKind}
 
     def __len__(self) -> int:
         return len(self.records)
 
     def clear_cache(self) -> None:
-        self._cache.clear()
+        self._clear_matches()
         self._restored.clear()
         self._windows.clear()
+        self._fuzzy.clear()
+
+    def _clear_matches(self) -> None:
+        self._cache.clear()
+        self._cached = 0
+        for by_name in self._matches.values():
+            by_name.clear()
 
     def __contains__(self, name: object) -> bool:
         return name in self.records
@@ -135,13 +150,17 @@ class NamesDB:
 
     def match(self, token: TokenReading, role: Role) -> NameMatch:
         """Best evidence that ``token`` is a known ``role`` name (cached per token)."""
-        cache_key = (token.text, token.script, role)
-        hit = self._cache.get(cache_key)
+        cache = self._cache.get((role, token.script))
+        if cache is None:
+            cache = self._cache[(role, token.script)] = {}
+        hit = cache.get(token.text)
         if hit is None:
             hit = self._match(token, role)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[cache_key] = hit
+            if self._cached >= _CACHE_LIMIT:
+                self._clear_matches()
+                cache = self._cache[(role, token.script)] = {}
+            cache[token.text] = hit
+            self._cached += 1
         return hit
 
     def _match(self, token: TokenReading, role: Role) -> NameMatch:
@@ -169,7 +188,11 @@ class NamesDB:
         return NO_MATCH
 
     def _found(self, kind: MatchKind, name: str) -> NameMatch:
-        return NameMatch(kind, name, MATCH_SCORE[kind], india=self.records[name].india > 0)
+        by_name = self._matches[kind]
+        found = by_name.get(name)
+        if found is None:
+            found = by_name[name] = NameMatch(kind, name, MATCH_SCORE[kind], india=self.records[name].india > 0)
+        return found
 
     def restore(self, token: TokenReading) -> list[str]:
         """Names with the consonants of ``token``, closest to its spellings first (vowel restoration for
@@ -202,8 +225,16 @@ class NamesDB:
         cut-off: each word is a bit mask of "has letter x at least once / at least twice" (see
         :func:`letter_mask`), one insertion or deletion flips at most one bit, so ``d`` is at least the
         number of bits two masks differ in. Candidates differing in more bits than the cut-off allows
-        (plus a margin of one) are dropped: the same answer, with ~30x fewer comparisons.
+        (plus a margin of one) are dropped: the same answer, with ~30x fewer comparisons. Cached per key.
         """
+        found = self._fuzzy.get(key)
+        if found is None:
+            if len(self._fuzzy) >= _CACHE_LIMIT:
+                self._fuzzy.clear()
+            found = self._fuzzy[key] = self._closest(key)
+        return found
+
+    def _closest(self, key: str) -> str:
         window = self._windows.get((key[:2], len(key)))
         if window is None:
             window = self._window(key[:2], len(key))

@@ -449,23 +449,25 @@ def _urdu_segments(token: str) -> list[Alt]:
 def _expand(segments: list[Alt]) -> tuple[str, ...]:
     """The best spellings of ``segments``: a beam of the ``_BEAM`` cheapest prefixes (ties: first made)."""
     beam: dict[str, int] = {"": 0}
+    #: spellings of the one-spelling, no-penalty segments since the last choice, not yet added to the beam
+    pending = ""
     for alts in segments:
-        if len(alts) == 1 and alts[0][1] == 0:  # one spelling, no penalty: append it to every prefix
-            spelling = alts[0][0]
-            if spelling:
-                beam = {text + spelling: penalty for text, penalty in beam.items()}
+        if len(alts) == 1 and alts[0][1] == 0:
+            pending += alts[0][0]
             continue
         grown: dict[str, int] = {}
         get = grown.get
         for text, penalty in beam.items():
+            text += pending
             for spelling, extra in alts:
                 total = penalty + extra
                 if total <= _MAX_PENALTY:
                     candidate = text + spelling
                     if get(candidate, _MAX_PENALTY + 1) > total:
                         grown[candidate] = total
+        pending = ""
         beam = dict(_cheapest(grown, _BEAM)) if len(grown) > _BEAM else grown
-    return tuple(text for text, _ in _cheapest(beam, len(beam)) if text)[:MAX_VARIANTS]
+    return tuple(text + pending for text, _ in _cheapest(beam, len(beam)) if text + pending)[:MAX_VARIANTS]
 
 
 def _cheapest(spellings: dict[str, int], n: int) -> list[tuple[str, int]]:
@@ -488,7 +490,12 @@ def fold_latin(token: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def romanise_token(token: str, script: Script) -> tuple[str, ...]:
-    """Romanisations of one word in ``script``, most common spelling first (empty if none)."""
+    """Romanisations of one word in ``script``, most common spelling first (empty if none). Cached."""
+    return romanise(token, script)
+
+
+def romanise(token: str, script: Script) -> tuple[str, ...]:
+    """:func:`romanise_token` without its cache (for callers that cache their own results)."""
     if script is Script.LATIN:
         folded = fold_latin(token)
         return (folded,) if folded else ()
