@@ -23,7 +23,6 @@ Backoff is "equal jitter": after the n-th failure wait uniformly between half an
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import math
 import random
 import time
@@ -34,6 +33,7 @@ import httpx
 import orjson
 from redis.exceptions import RedisError
 
+from barista_core.http import parse_retry_after
 from barista_core.ratelimit import RateLimiter
 from barista_worker import metrics
 from barista_worker.model import FetchRequest, Interrupted, Outcome, ParseError, TargetFailed
@@ -79,22 +79,6 @@ class RetryPolicy:
         """Seconds to wait after the ``failures``-th failed attempt (1-based)."""
         ceiling = min(self.max_backoff, self.initial_backoff * 2 ** (failures - 1))
         return ceiling / 2 + rng.random() * ceiling / 2
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date; None when absent or malformed."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class Throttle:

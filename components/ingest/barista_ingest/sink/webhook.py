@@ -20,7 +20,6 @@ the dead-letter queue with the status in the reason.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import hmac
 import time
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
+from barista_core.http import parse_retry_after
 from barista_ingest.sink.model import Batch, WriteError
 
 SIGNATURE_HEADER = "X-Barista-Signature"
@@ -57,20 +57,6 @@ def batch_body(tenant: str, sink: str, batch: Batch) -> bytes:
     parts = [payload for payload in batch.payloads if payload]
     head = orjson.dumps({"tenant": tenant, "sink": sink, "batch_id": batch.token})[:-1]
     return head + b',"events":[' + b",".join(parts) + b"]}"
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
 class WebhookWriter:
@@ -126,7 +112,7 @@ class WebhookWriter:
         if text:
             detail += f": {text}"
         if status in (408, 429):
-            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise WriteError(f"webhook_throttled: {detail}", retryable=True, retry_after=retry_after)
         if status >= 500:
             raise WriteError(f"webhook_server_error: {detail}", retryable=True)
