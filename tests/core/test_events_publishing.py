@@ -31,6 +31,7 @@ from barista_core.events import (
     events_from_json,
     format_ms,
 )
+from barista_core.events.publisher import _Round
 from barista_core.naming import EVENTS_EXCHANGE
 from barista_core.plans import Plan, effective_features, effective_limits
 from barista_core.ratelimit import RateLimiter
@@ -115,6 +116,48 @@ async def test_large_rounds_are_split_by_message_size(broker: Broker) -> None:
     messages = await drain(broker, queue)
     assert len(messages) > 5 and all(len(m.body) <= 4096 for m in messages)
     assert sum(len(orjson.loads(m.body)) for m in messages) == 200
+
+
+def split_one_by_one(by_type: dict[str, list[bytes]], limit: int) -> list[tuple[list[str], list[bytes]]]:
+    """The message splitting rule, event by event: a message takes events until the next would pass ``limit``
+    (each counts its bytes plus one separator); a lone event bigger than that still goes, alone."""
+    out: list[tuple[list[str], list[bytes]]] = []
+    types: list[str] = []
+    chunk: list[bytes] = []
+    size = 0
+    for event_type, events in by_type.items():
+        for encoded in events:
+            if chunk and size + len(encoded) + 1 > limit:
+                out.append((types, chunk))
+                types, chunk, size = [], [], 0
+            if not types or types[-1] != event_type:
+                types.append(event_type)
+            chunk.append(encoded)
+            size += len(encoded) + 1
+    if chunk:
+        out.append((types, chunk))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    by_type=st.dictionaries(
+        st.sampled_from(["page.viewed", "order.completed", "custom.a", "custom.b"]),
+        st.lists(st.binary(max_size=40).map(lambda b: orjson.dumps(b.hex())), max_size=8),
+        max_size=4,
+    ),
+    limit=st.integers(1, 160),
+)
+def test_messages_split_as_event_by_event_would(by_type: dict[str, list[bytes]], limit: int) -> None:
+    publisher = EventPublisher(MemoryBroker("memory://unused"), max_message_bytes=limit)
+    round_ = _Round(tenants={"acme": {t: list(events) for t, events in by_type.items()}})
+    messages = publisher._messages(round_)
+    expected = split_one_by_one(by_type, limit)
+    assert [orjson.loads(m.body) for m in messages] == [[orjson.loads(e) for e in chunk] for _, chunk in expected]
+    assert [m.routing_key for m in messages] == [f"acme.{types[0]}" for types, _ in expected]
+    bcc = [[f"acme.{t}" for t in types[1:]] for types, _ in expected]
+    assert [m.headers.get(BCC_HEADER, []) for m in messages] == bcc
+    assert [m.headers[COUNT_HEADER] for m in messages] == [len(chunk) for _, chunk in expected]
 
 
 async def test_unconfirmed_publishes_answer_unavailable_for_every_valid_event(broker: Broker) -> None:

@@ -164,6 +164,62 @@ def test_property_size_and_depth_limits() -> None:
         "properties_too_deep", "properties")  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("properties_json", "depth", "accepted"),
+    [
+        (b'{"path": "/"}', 1, True),
+        (b'{"path": "{[{["}', 1, True),  # brackets inside strings are not nesting
+        (b' {"path": "/"}', 1, True),  # JSON text as sent, leading space and all
+        (b'{"path": "/", "a": {}}', 1, False),
+        (b'{"path": "/", "a": []}', 1, False),
+        (b'{"path": "/", "a": {"b": "[{"}}', 2, True),
+        (b'{"path": "/", "a": [[1]]}', 2, False),
+        (b'{"path": "/"}', 0, False),  # a limit of 0 refuses every non-empty object
+    ],
+)
+def test_the_depth_limit_counts_nesting_not_brackets(properties_json: bytes, depth: int, accepted: bool) -> None:
+    limits = EventLimits(max_properties_depth=depth)
+    for event in (
+        make(properties=None, properties_json=properties_json),
+        make(properties=orjson.loads(properties_json)),
+    ):
+        outcome = check(event, limits)
+        if accepted:
+            assert isinstance(outcome, dict), outcome
+        else:
+            assert code(outcome) == ("properties_too_deep", "properties")
+
+
+def test_check_all_is_check_event_by_event_within_one_batch() -> None:
+    shared = {"platform": "ios"}
+    first = make(context=shared)
+    events = [
+        first,
+        make(id=first.id.upper(), context=shared),  # a duplicate of the first, spelled differently
+        make(id="nope"),
+        make("order.completed", properties={"order_id": "o"}),
+        make(properties=None, properties_json=b'{"path": "/p", "n": [1, {"m": 2}]}', context={"app_name": "a"}),
+        make(occurred_at_ms=None),
+        make(context={"platform": 7}),
+    ]
+    one_by_one = EventValidator()
+    seen: set[str] = set()
+    expected = [one_by_one.check(e, now_ms=NOW, received_at=format_ms(NOW), seen=seen) for e in events]
+    validator = EventValidator()
+    assert validator.check_all(events, now_ms=NOW, received_at=format_ms(NOW)) == expected
+    assert isinstance(expected[0], bytes) and code(expected[1]) == ("duplicate_id", "id")  # type: ignore[arg-type]
+    shared["platform"] = 7  # the next batch sees the change: memos are per batch
+    assert code(validator.check_all([make(context=shared)], now_ms=NOW, received_at="")[0]) == (  # type: ignore[arg-type]
+        "invalid_context", "context.platform")  # fmt: skip
+
+
+def test_limits_can_be_replaced_after_construction() -> None:
+    validator = EventValidator()
+    validator.limits = EventLimits(max_identifier_length=3)
+    outcome = validator.check(make(user_id="user"), now_ms=NOW, received_at="", seen=set())
+    assert code(outcome) == ("invalid_field", "user_id")  # type: ignore[arg-type]
+
+
 def test_properties_as_json_text() -> None:
     accepted = check(make(properties=None, properties_json=b'{"path": "/p", "n": 1}'))
     assert isinstance(accepted, dict) and accepted["properties"] == {"path": "/p", "n": 1}
@@ -219,6 +275,9 @@ def test_the_canonical_event_json() -> None:
 def test_timestamps_round_trip_and_offsets() -> None:
     for ms in (0, NOW, NOW + 999, int(time.time() * 1000)):
         assert parse_timestamp_ms(format_ms(ms)) == ms
+    assert format_ms(NOW + 7) == "2025-11-28T10:00:00.007Z"
+    assert format_ms(-1) == "1969-12-31T23:59:59.999Z"
+    assert format_ms(-1000) == "1969-12-31T23:59:59.000Z"
     assert parse_timestamp_ms("2025-11-28T15:30:00+05:30") == NOW
     assert parse_timestamp_ms("2025-11-28T10:00:00.1Z") == NOW + 100
     assert parse_timestamp_ms("2025-11-28t10:00:00.123456789z") == NOW + 123

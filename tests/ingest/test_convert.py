@@ -67,6 +67,35 @@ def test_equal_contexts_in_a_batch_share_one_dict() -> None:
     assert events_from_proto([events_pb2.Event(id="x")])[0].context is None
 
 
+@st.composite
+def proto_events(draw: st.DrawFn) -> events_pb2.Event:
+    event = events_pb2.Event(id=draw(st.text(max_size=5)), type=draw(st.sampled_from(["page.viewed", "custom.x"])))
+    if draw(st.booleans()):
+        event.occurred_at.seconds = draw(st.integers(-62_135_596_800, 253_402_300_799))
+        event.occurred_at.nanos = draw(st.integers(0, 999_999_999))
+    properties = draw(st.sampled_from(["unset", "empty", "set"]))
+    if properties == "empty":
+        event.properties.SetInParent()
+    elif properties == "set":
+        event.properties.update(draw(st.dictionaries(st.text(max_size=4), st.integers(-5, 5) | st.text(max_size=4))))
+    event.properties_json = draw(st.sampled_from([b"", b'{"a": 1}']))
+    context = draw(st.sampled_from(["unset", "empty", "ios", "web"]))
+    if context == "empty":
+        event.context.SetInParent()
+    elif context != "unset":
+        event.context.platform = context
+        event.context.extra["k"] = "v"
+    return event
+
+
+@given(st.lists(proto_events(), max_size=8))
+def test_a_batch_converts_as_its_events_one_by_one(events: list[events_pb2.Event]) -> None:
+    batch = events_pb2.EventBatch(events=events)
+    converted = events_from_proto(batch.events)
+    assert converted == [event_from_proto(e) for e in batch.events]
+    assert all(c.context is None for e, c in zip(batch.events, converted, strict=True) if not e.context.ListFields())
+
+
 def test_process_tuning_raises_the_collector_thresholds() -> None:
     before = gc.get_threshold()
     try:

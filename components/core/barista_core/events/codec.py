@@ -58,17 +58,19 @@ _CONTEXT_CAMEL = {
 
 _second_text: dict[int, str] = {}
 _text_second: dict[str, int] = {}
+#: ".000Z" … ".999Z": the end of a timestamp, by milliseconds (a look-up instead of formatting per event)
+_MILLIS_TEXT = tuple(f".{millis:03d}Z" for millis in range(1000))
 
 
 def format_ms(ms: int) -> str:
     """``2026-11-28T10:00:00.123Z`` for epoch milliseconds ``ms`` (UTC, millisecond precision)."""
-    seconds, millis = divmod(ms, 1000)
-    prefix = _second_text.get(seconds)
+    prefix = _second_text.get(ms // 1000)
     if prefix is None:
+        seconds = ms // 1000
         if len(_second_text) > 100_000:
             _second_text.clear()
         prefix = _second_text[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{prefix}.{millis:03d}Z"
+    return prefix + _MILLIS_TEXT[ms % 1000]
 
 
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$")

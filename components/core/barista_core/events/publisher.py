@@ -136,6 +136,14 @@ class EventPublisher:
             types: list[str] = []
             size = 0
             for event_type, events in by_type.items():
+                if not events:
+                    continue
+                whole = sum(map(len, events)) + len(events)
+                if size + whole <= limit:  # the whole group fits in this message: no need to look event by event
+                    types.append(event_type)
+                    chunk.extend(events)
+                    size += whole
+                    continue
                 for encoded in events:
                     if chunk and size + len(encoded) + 1 > limit:
                         messages.append(self._message(tenant, types, chunk))

@@ -30,7 +30,7 @@ code                       meaning (``field`` names the offending value)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +132,20 @@ class EventValidator:
         #: dict per distinct context (a batch usually holds a few: same app, a handful of platforms)
         self._contexts: dict[int, tuple[dict[str, Any], bytes | Rejection]] = {}
 
+    @property
+    def limits(self) -> EventLimits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: EventLimits) -> None:
+        self._limits = limits
+        # the limits every event is checked against, as plain attributes (read per event)
+        self._max_age_ms = limits.max_age_ms
+        self._max_future_skew_ms = limits.max_future_skew_ms
+        self._max_identifier_length = limits.max_identifier_length
+        self._max_properties_bytes = limits.max_properties_bytes
+        self._max_properties_depth = limits.max_properties_depth
+
     def begin_batch(self) -> None:
         """Forget per-batch memos (the contexts seen); call before checking a new batch."""
         self._contexts = {}
@@ -156,9 +170,20 @@ class EventValidator:
 
     def check(self, event: EventInput, *, now_ms: int, received_at: str, seen: set[str]) -> Rejection | bytes:
         """The encoded event, or why it is rejected. ``seen`` collects ids accepted earlier in the batch."""
+        return self._check(event, now_ms, received_at, seen)
+
+    def check_all(self, events: Iterable[EventInput], *, now_ms: int, received_at: str) -> list[Rejection | bytes]:
+        """:meth:`check` of every event of a batch, in order: per-batch memos are reset first, and an id
+        accepted earlier in the batch makes a later event a ``duplicate_id``."""
+        self.begin_batch()
+        seen: set[str] = set()
+        check = self._check
+        return [check(event, now_ms, received_at, seen) for event in events]
+
+    def _check(self, event: EventInput, now_ms: int, received_at: str, seen: set[str]) -> Rejection | bytes:
+        # positional and with the limits as attributes: this runs for every event
         if event.invalid is not None:
             return Rejection(*event.invalid)
-        limits = self.limits
         raw_id = event.id
         if not raw_id:
             return Rejection("missing_id: id is required (a UUID or ULID)", "id")
@@ -179,17 +204,17 @@ class EventValidator:
         occurred = event.occurred_at_ms
         if occurred is None:
             return Rejection("missing_timestamp: occurred_at is required", "occurred_at")
-        if occurred < now_ms - limits.max_age_ms:
+        if occurred < now_ms - self._max_age_ms:
             return Rejection(
-                f"timestamp_too_old: occurred_at is more than {limits.max_age_ms // 86_400_000} days in the past",
+                f"timestamp_too_old: occurred_at is more than {self._max_age_ms // 86_400_000} days in the past",
                 "occurred_at",
             )
-        if occurred > now_ms + limits.max_future_skew_ms:
+        if occurred > now_ms + self._max_future_skew_ms:
             return Rejection(
-                f"timestamp_in_future: occurred_at is more than {limits.max_future_skew_ms // 1000} s in the future",
+                f"timestamp_in_future: occurred_at is more than {self._max_future_skew_ms // 1000} s in the future",
                 "occurred_at",
             )
-        max_len = limits.max_identifier_length
+        max_len = self._max_identifier_length
         user_id, session_id, device_id = event.user_id, event.session_id, event.device_id
         if (
             type(user_id) is not str
@@ -207,7 +232,7 @@ class EventValidator:
         if raw_properties:
             if properties:
                 return Rejection("invalid_properties: set properties or properties_json, not both", "properties_json")
-            if len(raw_properties) > limits.max_properties_bytes:
+            if len(raw_properties) > self._max_properties_bytes:
                 return self._too_large(len(raw_properties), "properties_json")
             try:
                 properties = orjson.loads(raw_properties)
@@ -230,11 +255,15 @@ class EventValidator:
                     properties_json = orjson.dumps(properties)
                 except (orjson.JSONEncodeError, TypeError) as exc:
                     return Rejection(f"invalid_properties: {exc}", "properties")
-                if len(properties_json) > limits.max_properties_bytes:
+                if len(properties_json) > self._max_properties_bytes:
                     return self._too_large(len(properties_json), "properties")
-            if _too_deep(properties, limits.max_properties_depth):
+            depth = self._max_properties_depth
+            # the usual properties are flat: their JSON has no "{" but the first byte and no "[" (strings may
+            # hold some, and then the walk decides)
+            flat = type(properties_json) is bytes and properties_json.rfind(b"{") == 0 and b"[" not in properties_json
+            if not (flat and depth >= 1) and _too_deep(properties, depth):
                 return Rejection(
-                    f"properties_too_deep: properties nest deeper than {limits.max_properties_depth} levels",
+                    f"properties_too_deep: properties nest deeper than {depth} levels",
                     "properties",
                 )
         else:
@@ -281,7 +310,7 @@ class EventValidator:
         raise AssertionError("no identifier is invalid")  # pragma: no cover
 
     def _too_large(self, size: int, field: str) -> Rejection:
-        limit = self.limits.max_properties_bytes
+        limit = self._max_properties_bytes
         return Rejection(f"properties_too_large: properties are {size} bytes of JSON; the limit is {limit}", field)
 
     def _context_json(self, context: dict[str, Any]) -> bytes | Rejection:
