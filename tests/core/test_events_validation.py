@@ -86,6 +86,8 @@ def test_ids_are_uuids_or_ulids_in_one_canonical_spelling() -> None:
         "01ARZ3NDEKTSV4RRFFQ69G5FA",
         "81ARZ3NDEKTSV4RRFFQ69G5FAV",
         "01ARZ3NDEKTSV4RRFFQ69G5FAU"[:-1] + "I",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV\n",  # "$" would let a trailing newline through
+        str(uuid.uuid4()) + "\n",
     ):
         assert normalise_id(bad) is None, bad
     assert code(check(make(id=""))) == ("missing_id", "id")
@@ -112,6 +114,7 @@ def test_duplicate_ids_in_a_batch_are_rejected_after_the_first() -> None:
         ("page", "invalid_type"),
         ("custom.#", "invalid_type"),
         ("custom." + "a" * 100, "invalid_type"),
+        ("custom.x\n", "invalid_type"),  # would end up in the routing key
         ("rocket.launched", "unknown_type"),
     ],
 )
@@ -281,7 +284,7 @@ def test_timestamps_round_trip_and_offsets() -> None:
     assert parse_timestamp_ms("2025-11-28T15:30:00+05:30") == NOW
     assert parse_timestamp_ms("2025-11-28T10:00:00.1Z") == NOW + 100
     assert parse_timestamp_ms("2025-11-28t10:00:00.123456789z") == NOW + 123
-    for bad in ("2025-11-28", "2025-13-28T10:00:00Z", "yesterday", "2025-11-28T10:00:00"):
+    for bad in ("2025-11-28", "2025-13-28T10:00:00Z", "yesterday", "2025-11-28T10:00:00", "2025-11-28T10:00:00Z\n"):
         with pytest.raises(ValueError, match="not a valid date/time|not an RFC 3339 timestamp"):
             parse_timestamp_ms(bad)
 

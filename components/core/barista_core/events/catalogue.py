@@ -21,7 +21,7 @@ PropertyKind = Literal["string", "number", "integer", "boolean", "object", "arra
 
 CUSTOM_PREFIX = "custom."
 #: Dot-separated words of [a-z0-9_-]: what a Sink's event-type patterns can match word by word.
-TYPE_PATTERN = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$")
+TYPE_PATTERN = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+\Z")
 MAX_TYPE_LENGTH = 100
 
 

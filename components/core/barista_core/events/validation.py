@@ -40,8 +40,8 @@ from barista_core.events.catalogue import CATALOGUE, CUSTOM_PREFIX, MAX_TYPE_LEN
 from barista_core.events.codec import CONTEXT_FIELDS, format_ms
 from barista_core.events.model import EventInput, EventLimits
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}\Z")
 _UUID_MATCH = _UUID.match
 _ULID_MATCH = _ULID.match
 _UNCHECKED = object()
