@@ -134,7 +134,7 @@ def test_instagram_followers():
     assert_valid_events(snapshots)
 
 
-@pytest.mark.parametrize("target", ["", "not a handle!", "x" * 31])
+@pytest.mark.parametrize("target", ["", "not a handle!", "x" * 31, "natgeo\n/"])
 def test_instagram_rejects_malformed_handles(target: str):
     with pytest.raises(TargetFailed) as caught:
         InstagramFlow("instagram.profile", base_url=BASE, max_pages=1).start(target)

@@ -64,7 +64,7 @@ class SpecError(ValueError):
 
 def parse_duration(text: str) -> timedelta:
     """A Go-style duration as the CRD accepts it ("90s", "15m", "1h30m") as a timedelta."""
-    if not _DURATION.match(text):
+    if not _DURATION.fullmatch(text):
         raise ValueError(f"{text!r} is not a duration like 90s, 15m, 6h or 1h30m")
     return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text)))
 

@@ -41,7 +41,7 @@ def handle_of(target: str) -> str:
     """``@NatGeo`` / ``https://www.instagram.com/natgeo/`` → ``natgeo``."""
     value = target.strip()
     value = re.sub(r"^https?://(www\.)?instagram\.com/", "", value).strip("/").removeprefix("@").lower()
-    if not _HANDLE.match(value):
+    if not _HANDLE.fullmatch(value):
         raise TargetFailed("invalid_target", f"{target!r} is not an Instagram handle")
     return value
 

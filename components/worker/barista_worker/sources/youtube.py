@@ -43,9 +43,9 @@ class YouTubeFlow:
     def start(self, target: str) -> Sequence[FetchRequest]:
         value = target.strip()
         value = re.sub(r"^https?://(www\.)?youtube\.com/(channel/)?", "", value).strip("/")
-        if _CHANNEL_ID.match(value):
+        if _CHANNEL_ID.fullmatch(value):
             selector = {"id": value}
-        elif _HANDLE.match(value):
+        elif _HANDLE.fullmatch(value):
             selector = {"forHandle": value if value.startswith("@") else "@" + value}
         else:
             raise TargetFailed("invalid_target", f"{target!r} is neither a channel id nor a handle")
