@@ -65,7 +65,7 @@ eval-scoring: bootstrap ## scoring on its synthetic test split: P/R/F1/AUC per s
 	$(RUN) python components/scoring/eval/evaluate.py $(EVAL_ARGS)
 
 .PHONY: bench-worker
-bench-worker: bootstrap ## worker pool + Redis limiter vs. a raw httpx loop on one local JSON server: req/s and ratio (needs local Redis)
+bench-worker: bootstrap ## worker pool + Redis limiter vs. a raw httpx loop on one local JSON server: req/s and ratio (needs local Redis); ends with one JSON line
 	$(RUN) python -m barista_worker.bench $(BENCH_ARGS)
 
 .PHONY: pipelines-demo

@@ -9,14 +9,16 @@ HTTP client settings and concurrency, it measures requests per second of
 3. a real run: as 2, plus a token from the distributed limiter in Redis for every request and a claim
    in Redis for every target (what a deployed worker does).
 
-and prints each with its ratio to the raw loop. Redis: ``BARISTA_BENCH_REDIS_URL`` (default
-``redis://127.0.0.1:6379/0``; keys under a unique prefix, deleted afterwards).
+and prints each with its ratio to the raw loop, then one JSON line with the same figures. Redis:
+``BARISTA_BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``; keys under a unique prefix, deleted
+afterwards).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -112,6 +114,14 @@ async def main(count: int, concurrency: int, redis_url: str, rounds: int) -> Non
     }
     for key, label in labels.items():
         print(f"  {label:<40} {best[key]:>8.0f} req/s   ratio {best[key] / best['raw']:.2f}")
+    summary = {
+        "raw_rps": round(best["raw"]),
+        "pool_rps": round(best["pool"]),
+        "run_rps": round(best["run"]),
+        "ratio_pool_to_raw": round(best["pool"] / best["raw"], 3),
+        "ratio_run_to_raw": round(best["run"] / best["raw"], 3),
+    }
+    print(json.dumps(summary))
 
 
 def cli() -> None:
