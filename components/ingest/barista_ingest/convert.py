@@ -63,22 +63,14 @@ def context_to_dict(context: events_pb2.EventContext) -> dict[str, Any] | None:
     return out or None
 
 
-def event_from_proto(event: events_pb2.Event, contexts: dict[bytes, dict[str, Any] | None] | None = None) -> EventInput:
-    """The :class:`EventInput` of ``event``. ``contexts`` memoises contexts by their bytes: the events of a
-    batch usually share one (same app, version, platform), and then share one dict too."""
+def event_from_proto(event: events_pb2.Event) -> EventInput:
+    """The :class:`EventInput` of one event: the plain statement of the conversion. The server converts
+    whole batches with :func:`events_from_proto`, which a property test holds to this."""
     occurred: int | None = None
     if event.HasField("occurred_at"):
         ts = event.occurred_at
         occurred = ts.seconds * 1000 + ts.nanos // 1_000_000
-    context = None
-    if event.HasField("context"):
-        if contexts is None:
-            context = context_to_dict(event.context)
-        else:
-            key = event.context.SerializeToString()
-            context = contexts.get(key, _MISSING)  # type: ignore[arg-type]
-            if context is _MISSING:
-                context = contexts[key] = context_to_dict(event.context)
+    context = context_to_dict(event.context) if event.HasField("context") else None
     return EventInput(
         event.id,
         event.type,
