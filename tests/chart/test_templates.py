@@ -114,7 +114,7 @@ class TestOperator:
         rules_file = Path(__file__).resolve().parents[2] / "charts/barista/files/operator-rbac-rules.yaml"
         assert rules == parse_rules(rules_file.read_text())
         for kind in KINDS:
-            for verb in ("list", "watch", "patch"):
+            for verb in ("list", "watch"):
                 assert allowed(Access(verb, GROUP, kind.plural), rules), (kind.plural, verb)
             assert allowed(Access("patch", GROUP, f"{kind.plural}/status"), rules), kind.plural
         for verb in ("list", "watch"):

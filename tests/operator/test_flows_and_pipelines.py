@@ -53,7 +53,8 @@ async def test_scrapeflow_follows_its_targets_and_references(kmock, api, tmp_pat
         await api.patch(
             DEPLOYMENTS, "flow-creators", {"status": {"availableReplicas": 2, "readyReplicas": 2}}, NS, "status"
         )
-        await eventually(lambda: ready(flow(kmock), 1))
+        await eventually(lambda: ready(flow(kmock), 1))  # the availability reached it: re-checks run
+        assert not flow(kmock)["metadata"].get("finalizers")  # nothing outside the cluster to clean up
 
         # children deleted by hand come back: the worker at once (its Deployment is watched), the targets
         # ConfigMap at the next re-check; the flow reports the lost pods meanwhile
@@ -149,6 +150,8 @@ async def test_pipeline_publishes_its_dag_spec_and_keeps_it(kmock, api, tmp_path
             "conditions": None,
             "kopf": None,
         }
+        # nothing outside the cluster to clean up: no finalizer (kopf would add one for a daemon)
+        assert not obj["metadata"].get("finalizers")
         config_map = current(kmock, CONFIG_MAPS, NS, "pipeline-leaderboards")
         assert config_map["metadata"]["labels"]["barista.dev/dag-spec"] == "true"
         text = config_map["data"]["dag-spec.json"]

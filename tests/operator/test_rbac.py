@@ -19,6 +19,8 @@ NS = "tenant-rbac"
 #: Granted but never a request: blockOwnerDeletion owner references need update on the owner's finalizers
 #: where the OwnerReferencesPermissionEnforcement admission plugin runs.
 NOT_REQUESTS = {Access("update", "barista.dev", f"{kind.plural}/finalizers") for kind in KINDS}
+#: Kinds with a finalizer (something outside the cluster to clean up)
+FINALIZED = (TENANT, SINK)
 
 
 def test_rules_have_no_wildcards_and_the_check_can_fail() -> None:
@@ -35,7 +37,8 @@ def test_rules_have_no_wildcards_and_the_check_can_fail() -> None:
 def test_rules_cover_every_kind_the_builders_make_and_the_operator_serves() -> None:
     """Derived from the code, not from a run: each kind any builder produces (every example and variant
     of test_builders) can be read, created and patched; the kinds pruned can be listed and deleted; the
-    four custom resources can be watched and patched with their status; Deployments are watched."""
+    four custom resources can be watched and their status patched, Tenants and Sinks patched (finalizer);
+    Deployments are watched."""
     rules = parse_rules(RULES_FILE.read_text())
     made = sorted({(m["apiVersion"], m["kind"]) for _, m in MANIFESTS})
     assert len(made) == 9, made  # Namespace, quota, limits, policy, SA, Secret, ConfigMap, Service, Deployment
@@ -49,8 +52,10 @@ def test_rules_cover_every_kind_the_builders_make_and_the_operator_serves() -> N
     for rt in (scrapeflow.CONFIG_MAP, scrapeflow.SECRET):  # a ScrapeFlow's references are read
         needed.add(Access("get", rt.group, rt.plural))
     for kind in KINDS:
-        needed |= {Access(verb, GROUP, kind.plural) for verb in ("list", "watch", "patch")}
+        needed |= {Access(verb, GROUP, kind.plural) for verb in ("list", "watch")}
         needed.add(Access("patch", GROUP, f"{kind.plural}/status"))
+    for kind in FINALIZED:  # kopf patches its finalizer onto the kinds that have one
+        needed.add(Access("patch", GROUP, kind.plural))
     needed |= {Access("list", "apps", "deployments"), Access("watch", "apps", "deployments")}
     needed.add(Access("create", "", "events"))
     needed |= {Access(verb, "kopf.dev", "clusterkopfpeerings") for verb in ("list", "watch", "patch")}

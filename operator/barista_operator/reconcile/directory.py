@@ -166,3 +166,47 @@ class WorkloadDirectory:
 
 
 Unsubscribe = Callable[[], None]
+
+
+@dataclass(slots=True)
+class Followed:
+    """A namespaced resource whose re-checks run under its tenant (see handlers/following.py)."""
+
+    kind: str
+    #: The object as last seen, updated in place: a re-check always reads the current spec.
+    body: dict[str, Any]
+    #: kopf's per-object memo: the lock and bookkeeping its handlers share with its re-check.
+    memo: Any
+
+
+class FollowedDirectory:
+    """ScrapeFlows and Pipelines as the watch sees them, by tenant namespace."""
+
+    def __init__(self) -> None:
+        self._by_namespace: dict[str, dict[tuple[str, str], Followed]] = defaultdict(dict)
+        self._subscribers = _Subscribers()
+
+    def observe(self, kind: str, event_type: str | None, body: Mapping[str, Any], memo: Any) -> None:
+        meta = body.get("metadata") or {}
+        namespace, key = meta.get("namespace") or "", (kind, meta.get("name", ""))
+        objects = self._by_namespace[namespace]
+        if event_type == "DELETED":
+            if objects.pop(key, None) is not None:
+                self._subscribers.notify(namespace)
+            if not objects:
+                self._by_namespace.pop(namespace, None)
+            return
+        followed = objects.get(key)
+        if followed is None:
+            objects[key] = Followed(kind, dict(body), memo)
+            self._subscribers.notify(namespace)
+        else:
+            followed.body.clear()
+            followed.body.update(body)
+
+    def in_namespace(self, namespace: str) -> dict[tuple[str, str], Followed]:
+        return dict(self._by_namespace.get(namespace, {}))
+
+    def subscribed(self, namespace: str, event: asyncio.Event) -> contextlib.AbstractContextManager[None]:
+        """``event`` is set when an object appears in or leaves ``namespace``."""
+        return self._subscribers.subscribed(namespace, event)

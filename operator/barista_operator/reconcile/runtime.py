@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from barista_operator.builders.common import Images, Platform
 from barista_operator.kube import KubeClient
 from barista_operator.reconcile.backends import Backends
-from barista_operator.reconcile.directory import TenantDirectory, WorkloadDirectory
+from barista_operator.reconcile.directory import FollowedDirectory, TenantDirectory, WorkloadDirectory
 from barista_operator.settings import OperatorSettings
 
 
@@ -51,6 +51,7 @@ class Runtime:
     platform: Platform
     tenants: TenantDirectory = field(default_factory=TenantDirectory)
     workloads: WorkloadDirectory = field(default_factory=WorkloadDirectory)
+    followed: FollowedDirectory = field(default_factory=FollowedDirectory)
     closed: bool = False
     _wakes: set[asyncio.Event] = field(default_factory=set)
 
