@@ -184,6 +184,14 @@ async def test_pipeline_publishes_its_dag_spec_and_keeps_it(kmock, api, tmp_path
         spec = json.loads(current(kmock, CONFIG_MAPS, NS, "pipeline-leaderboards")["data"]["dag-spec.json"])
         assert spec["paused"] is True
 
+        # deleted: gone at once (no finalizer), and its re-check loop ends: the ConfigMap, removed as the
+        # garbage collector would, is not made again at the next re-checks
+        await api.delete(PIPELINE.resource, "leaderboards", NS)
+        await eventually(lambda: current(kmock, PIPELINE.resource, NS, "leaderboards") is None)
+        await api.delete(CONFIG_MAPS, "pipeline-leaderboards", NS)
+        await asyncio.sleep(2.5)  # > two re-check intervals
+        assert current(kmock, CONFIG_MAPS, NS, "pipeline-leaderboards") is None
+
 
 async def test_invalid_specs_get_a_false_ready_condition_and_nothing_is_made(kmock, api, tmp_path):
     async with running_operator(kmock, tmp_path):

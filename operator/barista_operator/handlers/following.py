@@ -47,6 +47,8 @@ async def follow_namespace(tenant: str, memo: Any, stopped: Any) -> None:
     namespace = tenant_namespace(tenant)
     changed = asyncio.Event()
     loops: dict[tuple[str, str], tuple[StopFlag, asyncio.Task[None]]] = {}
+    #: loops of objects gone, finishing their current step (held so they are not garbage-collected)
+    ending: set[asyncio.Task[None]] = set()
     stop = asyncio.ensure_future(stopped.wait())
     try:
         with rt.followed.subscribed(namespace, changed), rt.wakes_on_close(changed):
@@ -56,6 +58,8 @@ async def follow_namespace(tenant: str, memo: Any, stopped: Any) -> None:
                     if key not in current:
                         flag, task = loops.pop(key)
                         flag.set()
+                        ending.add(task)
+                        task.add_done_callback(ending.discard)
                 for key, followed in current.items():
                     if key not in loops or loops[key][1].done():
                         flag = StopFlag()
@@ -70,7 +74,7 @@ async def follow_namespace(tenant: str, memo: Any, stopped: Any) -> None:
         stop.cancel()
         for flag, _ in loops.values():
             flag.set()
-        tasks = [task for _, task in loops.values()]
+        tasks = [task for _, task in loops.values()] + list(ending)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
             for task in pending:
