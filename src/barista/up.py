@@ -7,10 +7,13 @@ cluster each is its own Deployment. Components join through ``barista.services``
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import signal
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import IO
 
 from rich.console import Console
 
@@ -19,6 +22,7 @@ from barista_core.backends import open_broker, open_clickhouse, open_postgres, o
 from barista_core.backends.postgres import stop_embedded_postgres
 from barista_core.backends.redis import redis_url, stop_embedded_redis
 from barista_core.dataplane import DataPlane, Service
+from barista_core.errors import BaristaError
 from barista_core.logging import configure_logging
 
 console = Console(highlight=False, soft_wrap=True)
@@ -27,7 +31,29 @@ console = Console(highlight=False, soft_wrap=True)
 def run_up(data_dir: Path, *, once: bool = False, demo: bool = True) -> int:
     configure_logging("WARNING", "console")
     data_dir.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_run(data_dir, once=once, demo=demo))
+    with _claim(data_dir):
+        return asyncio.run(_run(data_dir, once=once, demo=demo))
+
+
+def _claim(data_dir: Path) -> IO[str]:
+    """Hold the data directory for this process (released when it exits, however it exits): chdb and the
+    embedded servers allow one owner, and a second one would fail deep inside chdb."""
+    lock = (data_dir / "barista-up.pid").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        owner = lock.read().strip() or "?"
+        lock.close()
+        raise BaristaError(
+            f"{data_dir} is in use by another `barista up` (pid {owner}): stop it, or give this one its own "
+            "directory with --data-dir"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 async def _run(data_dir: Path, *, once: bool, demo: bool) -> int:

@@ -64,6 +64,16 @@ def test_sigterm_stops_everything_cleanly(shared_tmp):
         running = processes_using(data)
         assert any("redis" in name for name in running), running
         assert any("postgres" in name for name in running), running
+        second = subprocess.run(
+            [sys.executable, "-m", "barista.cli", "up", "--once", "-d", str(data)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert f"is in use by another `barista up` (pid {process.pid})" in second.stderr
+        assert "Traceback" not in second.stderr and "DB::Exception" not in second.stderr
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=120)
     finally:
