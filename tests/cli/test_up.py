@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,10 @@ def test_up_once_runs_the_demo_and_stops(shared_tmp):
     assert "self-check: broker → ClickHouse ok (1 row so far)" in out
     assert out.strip().endswith("stopped cleanly")
     assert "Traceback" not in result.stderr
+    # the demo key is kept where `barista token` looks for it
+    shown = re.search(r"API key: (bk_\S+)", out)
+    assert shown is not None, out
+    assert (shared_tmp / "data" / "gateway" / "demo-api-key").read_text() == shown.group(1)
 
 
 def test_sigterm_stops_everything_cleanly(shared_tmp):

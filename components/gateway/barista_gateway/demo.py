@@ -53,18 +53,21 @@ async def demo_tenant(gateway: Gateway, data_dir: Path, *, shared_key: str | Non
                                   limits=effective_limits(Plan.PAID), features=effective_features(Plan.PAID)),
         )  # fmt: skip
     path = _key_file(data_dir)
-    for candidate in (shared_key, path.read_text().strip() if path.exists() else None):
+    kept = path.read_text().strip() if path.exists() else None
+    for candidate in (shared_key, kept):
         key = parse_api_key(candidate) if candidate else None
         if key is not None:
             record = await registry.find_api_key(pool, key.key_id)
             if record is not None and not record.revoked and record.tenant == tenant:
-                return key
-    key = generate_api_key()
-    await registry.register_api_key(pool, tenant, key, label="barista up demo")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.token)
+                break
+    else:
+        key = generate_api_key()
+        await registry.register_api_key(pool, tenant, key, label="barista up demo")
+    if key.token != kept:  # `barista token` reads it from here
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.token)
     return key
 
 
