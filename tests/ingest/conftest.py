@@ -189,7 +189,7 @@ async def world(module_pg_url: str, amqp_vhost: str, chdb_url: str) -> AsyncIter
     )
     ingest = await start_ingest(
         settings, broker=broker, authenticator=verifier, redis=redis, port=0, host="127.0.0.1",
-        ratelimit_prefix=prefix + "ratelimit:",
+        redis_prefix=prefix,
     )  # fmt: skip
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{ingest.port}")
     world = World(

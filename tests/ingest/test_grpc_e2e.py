@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -10,6 +11,7 @@ import orjson
 import pytest
 
 from barista_core.proto import events_pb2
+from barista_core.usage import UsageCounter
 from tests.ingest.conftest import World, event
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio(loop_scope="module")]
@@ -97,6 +99,12 @@ async def test_mixed_batch_accepts_the_valid_events_and_says_why_others_are_reje
     assert await world.wait_rows(tenant, 3) == 3
     stored = {r[0] for r in world.query(f"SELECT event_id FROM `{tenant.database}`.events")}
     assert stored == {e.id for e in good}
+    # the accepted ones, and only they, count towards the tenant's usage (GET /v1/usage on the gateway)
+    usage = UsageCounter(world.redis, prefix=world.prefix)
+    deadline = time.monotonic() + 10
+    while (await usage.read(tenant.name))["today"]["events"] < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert (await usage.read(tenant.name))["today"]["events"] == 3
 
 
 async def test_stream_answers_every_batch_in_order(world: World) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
+from barista_core.usage import UsageCounter
 from tests.worker.conftest import Hit, Reply, Upstream, tenant_name
 
 pytestmark = pytest.mark.timeout(90)
@@ -121,6 +123,13 @@ async def test_two_processes_share_the_rate_limit_and_the_targets(
             sum(1 for h in upstream.hits if h.headers["x-replica"] == name) for name in ("a", "b")
         ]
         assert all(r["succeeded"] > 0 for r in runs) and sum(r["succeeded"] + r["failed"] for r in runs) == 24
+        # every request counts towards the tenant's scrape usage (GET /v1/usage on the gateway)
+        redis = aioredis.from_url(redis_url)
+        try:
+            usage = await UsageCounter(redis, prefix=redis_prefix).read(tenant)
+        finally:
+            await redis.aclose()
+        assert usage["today"]["scrapes"] == len(upstream.hits) == 24
 
         # Together within the limit: a full bucket of RATE, then one request per EMISSION interval, so the
         # last request is admitted (24 - 4) * 0.25 = 5 s after the first. Arrival times lag admission by

@@ -23,12 +23,12 @@ from barista_core.contracts.gateway import GatewaySettings
 from barista_core.health import Health
 from barista_core.logging import get_logger
 from barista_core.ratelimit import LeasedRateLimiter, RateLimiter
+from barista_core.usage import UsageCounter
 from barista_gateway.edge.accesslog import AccessLog
 from barista_gateway.edge.cache import ResponseCache
 from barista_gateway.edge.metrics import GatewayMetrics
 from barista_gateway.edge.proxy import Proxy, RouteTable
 from barista_gateway.storage import TenantStores
-from barista_gateway.usage import UsageCounter
 
 log = get_logger(__name__)
 
@@ -147,6 +147,7 @@ class Gateway:
             publisher,
             limits=EventLimits(max_batch_bytes=self.settings.max_request_bytes),
             admission=EventAdmission(self.limiter),
+            usage=self.usage,
         )
 
     async def _release_leases(self) -> None:

@@ -25,6 +25,7 @@ from barista_core.logging import configure_logging, get_logger
 from barista_core.naming import EVENTS_EXCHANGE, tenant_database
 from barista_core.ratelimit import RateLimiter
 from barista_core.urls import scheme_of
+from barista_core.usage import UsageCounter
 from barista_ingest.server import Authenticator, EventService, GrpcServer, start_grpc_server
 from barista_ingest.sink.clickhouse import ClickHouseWriter
 from barista_ingest.sink.deadletter import DeadLetterer
@@ -62,6 +63,8 @@ class RunningIngest:
         """Drain: NOT_SERVING, finish in-flight calls (up to ``grace`` s), flush publishes, return tokens."""
         await self.grpc.drain(grace)
         await self.publisher.close()
+        if self.ingestor.usage is not None:
+            await self.ingestor.usage.close()  # flushes what is counted
         if self.admission is not None:
             try:
                 await self.admission.release()
@@ -77,9 +80,11 @@ async def start_ingest(
     redis: Any | None,
     port: int | None = None,
     host: str | None = None,
-    ratelimit_prefix: str = "barista:ratelimit:",
+    redis_prefix: str | None = None,
 ) -> RunningIngest:
-    """Start the EventService on opened backends (``redis=None`` disables the events/s limit)."""
+    """Start the EventService on opened backends (``redis=None`` disables the events/s limit and usage
+    counting). Redis keys go under ``redis_prefix`` (default: the settings'), shared with the gateway."""
+    prefix = settings.redis_prefix if redis_prefix is None else redis_prefix
     publisher = EventPublisher(
         broker,
         timeout=settings.publish_timeout_seconds,
@@ -87,8 +92,11 @@ async def start_ingest(
         linger=settings.publish_linger_ms / 1000,
     )
     await publisher.start()
-    admission = EventAdmission(RateLimiter(redis, prefix=ratelimit_prefix)) if redis is not None else None
-    ingestor = EventIngestor(publisher, limits=EventLimits.from_settings(settings), admission=admission)
+    admission = EventAdmission(RateLimiter(redis, prefix=f"{prefix}ratelimit:")) if redis is not None else None
+    usage = UsageCounter(redis, prefix=prefix) if redis is not None else None
+    if usage is not None:
+        await usage.start()
+    ingestor = EventIngestor(publisher, limits=EventLimits.from_settings(settings), admission=admission, usage=usage)
     server = await start_grpc_server(
         EventService(ingestor, authenticator),
         host=host or settings.grpc_host,
@@ -122,7 +130,6 @@ async def serve(settings: IngestSettings, *, ready: Callable[[RunningIngest], Aw
             broker=broker,
             authenticator=verifier,
             redis=redis,
-            ratelimit_prefix=f"{settings.redis_prefix}ratelimit:",
         )
         health.add_check("broker", lambda: broker.declare_exchange(EVENTS_EXCHANGE))
         health.add_check("redis", redis.ping)

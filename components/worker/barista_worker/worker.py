@@ -24,6 +24,7 @@ from barista_core.errors import ConfigError
 from barista_core.events import EventIngestor
 from barista_core.logging import get_logger
 from barista_core.ratelimit import RateLimiter
+from barista_core.usage import UsageCounter
 from barista_worker import metrics
 from barista_worker.emit import SnapshotEmitter
 from barista_worker.enrich import Enricher
@@ -138,6 +139,8 @@ class Worker:
             enricher=Enricher(categories=settings.enrich_categories, language=settings.enrich_language),
         )
         self.coordinator = RunCoordinator(redis, prefix=prefix, tenant=settings.tenant, flow=settings.flow_name)
+        #: the tenant's scrape requests, for the gateway's ``GET /v1/usage``
+        self.usage = UsageCounter(redis, prefix=prefix)
         self._last_run_id: str | None = None
         self._cron_next: float | None = None
         self.last_result: RunResult | None = None
@@ -195,6 +198,9 @@ class Worker:
         except (RedisError, OSError) as exc:
             log.warning("could not record the run summary", error=str(exc)[:200])
         self._record(result, totals)
+        if result.requests:
+            self.usage.add(self.settings.tenant, "scrapes", result.requests)
+            await self.usage.flush()  # one round trip per run; if Redis is away, the count waits for the next
         return result
 
     def _record(self, result: RunResult, totals: dict[str, str]) -> None:

@@ -29,6 +29,7 @@ from barista_core.events.model import (
 )
 from barista_core.events.publisher import EventPublisher
 from barista_core.events.validation import EventValidator
+from barista_core.usage import UsageCounter
 
 ACCEPTED = EventStatusCode.ACCEPTED
 REJECTED = EventStatusCode.REJECTED
@@ -52,12 +53,15 @@ class EventIngestor:
         *,
         limits: EventLimits | None = None,
         admission: EventAdmission | None = None,
+        usage: UsageCounter | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.publisher = publisher
         self.limits = limits or EventLimits()
         self.validator = EventValidator(self.limits)
         self.admission = admission
+        #: counts accepted events per tenant for ``GET /v1/usage`` (None: not counted, e.g. scraped snapshots)
+        self.usage = usage
         self._clock = clock
 
     def check_batch(self, count: int, size_bytes: int | None = None) -> None:
@@ -150,5 +154,7 @@ class EventIngestor:
                     statuses[index] = _new_status(EventStatus, (events[index].id, ACCEPTED, "", ""))
                 result.accepted = admitted
                 metrics.EVENTS_PUBLISHED.inc(admitted)
+                if self.usage is not None:
+                    self.usage.add(tenant.name, "events", admitted)
         result.statuses = statuses  # type: ignore[assignment]
         return result

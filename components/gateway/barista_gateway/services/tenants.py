@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 
 from barista_core.registry import TenantRecord
+from barista_core.usage import UsageCounter
 from barista_gateway.models import TenantPublic, UsageFigure, UsagePublic
-from barista_gateway.usage import UsageCounter
 
 
 def tenant_public(tenant: TenantRecord) -> TenantPublic:

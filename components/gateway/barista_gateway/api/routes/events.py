@@ -46,8 +46,6 @@ async def publish_events(request: Request, principal: PrincipalDep, gateway: Gat
         raise ApiError(413, exc.code, str(exc)) from None
     except TenantNotActive as exc:
         raise ApiError(403, exc.code, str(exc)) from None
-    if result.accepted:
-        gateway.usage.add(principal.tenant.name, "events", result.accepted)
     headers = {"Cache-Control": "no-store"}
     status = 200
     if result.fully_rate_limited:

@@ -1,4 +1,5 @@
-"""Usage counters per tenant in Redis: requests (gateway), events and scrapes (whoever handles them).
+"""Usage counters per tenant in Redis: requests (gateway), events (ingest and the gateway's bridge),
+scrapes (workers); the gateway's ``GET /v1/usage`` reads them.
 
 Key schema (any component may add to it): hash ``<prefix>usage:<tenant>:<YYYYMMDD>`` (UTC day) with
 fields ``requests``, ``events``, ``scrapes``; kept 40 days. The gateway also keeps per-minute
