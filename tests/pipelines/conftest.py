@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from barista_core.migrations import migrate_clickhouse
-from barista_ingest.sink.clickhouse import COLUMN_NAMES, COLUMN_TYPES, event_columns, events_table_migrations
+from barista_core.events.table import ensure_events_table
+from barista_ingest.sink.clickhouse import COLUMN_NAMES, COLUMN_TYPES, event_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = ROOT / "dbt"
@@ -104,5 +104,5 @@ class Events:
 @pytest.fixture
 def events_table(clickhouse: Any, ch_database: str) -> str:
     """The tenant events table, created by the ingest sinker's own migrations, in a fresh database."""
-    migrate_clickhouse(clickhouse, ch_database, "ingest.events", events_table_migrations("events", 365))
+    ensure_events_table(clickhouse, ch_database)
     return ch_database

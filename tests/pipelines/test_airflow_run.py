@@ -22,11 +22,11 @@ SEED = r"""
 import sys
 from barista_core.backends import open_clickhouse
 from barista_core.migrations import migrate_clickhouse
-from barista_ingest.sink.clickhouse import events_table_migrations
+from barista_core.events.table import ensure_events_table
 from tests.pipelines.conftest import Events
 
 client = open_clickhouse(sys.argv[1])
-migrate_clickhouse(client, "tenant_acme", "ingest.events", events_table_migrations("events", 365))
+ensure_events_table(client, "tenant_acme")
 events = Events("acme")
 for handle, followers in (("natgeo", 1000), ("nasa", 900), ("anna", 400)):
     events.profile("instagram", handle, int(followers * 0.8), days_ago=20)

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from barista_core.backends import open_clickhouse
-from barista_core.migrations import migrate_clickhouse
-from barista_ingest.sink.clickhouse import events_table_migrations
+from barista_core.events.table import ensure_events_table
 from barista_pipelines.runners.dbt import DbtStepError, dbt_args, profile_for, run_dbt
 from barista_pipelines.spec import DbtStep
 from barista_scoring.batch import SNAPSHOT_COLUMNS
@@ -101,7 +100,7 @@ def built(chdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[B
     """One tenant database, seeded and built once for the module (dbt's parse dominates a build)."""
     client = open_clickhouse(chdb_url)
     database = f"t_dbt_{uuid.uuid4().hex[:10]}"
-    migrate_clickhouse(client, database, "ingest.events", events_table_migrations("events", 365))
+    ensure_events_table(client, database)
     events = Events()
     seed(events)
     duplicate = dict(events.items[0])

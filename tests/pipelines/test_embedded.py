@@ -11,9 +11,8 @@ import pytest
 
 from barista_core.backends import open_postgres
 from barista_core.dataplane import DataPlane
-from barista_core.migrations import migrate_clickhouse
+from barista_core.events.table import EVENT_COLUMN_NAMES, ensure_events_table
 from barista_core.naming import tenant_database, tenant_schema
-from barista_ingest.sink.clickhouse import events_table_migrations
 from barista_pipelines.embedded import PREVIEW_TABLE, service
 from tests.pipelines.conftest import Events
 
@@ -25,7 +24,7 @@ async def test_the_demo_builds_boards_from_the_events_there_are(
 ) -> None:
     tenant = f"up-{uuid.uuid4().hex[:8]}"
     database = tenant_database(tenant)
-    migrate_clickhouse(clickhouse, database, "ingest.events", events_table_migrations("events", 365))
+    ensure_events_table(clickhouse, database)
     events = Events(tenant)
     events.profile("instagram", "gadget.kai", 319_985, category="tech")
     events.profile("instagram", "chef.amara", 246_875, category="food")
@@ -65,33 +64,11 @@ async def test_the_demo_builds_boards_from_the_events_there_are(
         clickhouse.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
 
 
-def test_the_standalone_demos_events_table_is_the_sinkers(clickhouse: Any, ch_database: str) -> None:
-    from barista_pipelines.demo import EVENT_COLUMNS, EVENTS_TABLE_DDL, sample_events
+def test_the_standalone_demos_sample_events_fit_the_sinkers_table(clickhouse: Any, ch_database: str) -> None:
+    from barista_pipelines.demo import sample_events
 
-    migrate_clickhouse(clickhouse, ch_database, "ingest.events", events_table_migrations("events", 365))
-    clickhouse.command(EVENTS_TABLE_DDL.format(database=ch_database, table="demo_events"))
-
-    def shape(table: str) -> list[tuple[Any, ...]]:
-        return [
-            tuple(r)
-            for r in clickhouse.query(
-                "SELECT name, type, default_kind, default_expression FROM system.columns WHERE database = {d:String} "
-                "AND table = {t:String} ORDER BY position",
-                parameters={"d": ch_database, "t": table},
-            ).result_rows
-        ]
-
-    def keys(table: str) -> tuple[Any, ...]:
-        return tuple(
-            clickhouse.query(
-                "SELECT engine, partition_key, sorting_key FROM system.tables WHERE database = {d:String} "
-                "AND name = {t:String}",
-                parameters={"d": ch_database, "t": table},
-            ).result_rows[0]
-        )
-
-    assert shape("demo_events") == shape("events") and keys("demo_events") == keys("events")
-    clickhouse.insert(f"`{ch_database}`.events", sample_events("demo"), column_names=EVENT_COLUMNS)
+    ensure_events_table(clickhouse, ch_database)
+    clickhouse.insert(f"`{ch_database}`.events", sample_events("demo"), column_names=EVENT_COLUMN_NAMES)
     counts = dict(
         clickhouse.query(f"SELECT event_type, count() FROM `{ch_database}`.events GROUP BY event_type").result_rows
     )

@@ -1,8 +1,8 @@
 """A self-contained run of the leaderboard pipeline (``make pipelines-demo``): embedded ClickHouse (chdb) and
 PostgreSQL (pgserver) in a data directory, sample snapshot events, then dbt → (score →) sync in-process.
 
-The events table here has the ingest sinker's layout (``barista_ingest.sink.clickhouse``; a test keeps
-the two equal) so the demo needs neither ingest nor a broker.
+The events table is the one the ingest sinkers write (``barista_core.events.table``), filled directly, so
+the demo needs neither ingest nor a broker.
 """
 
 from __future__ import annotations
@@ -18,42 +18,11 @@ from typing import Any
 
 import orjson
 
+from barista_core.events.table import EVENT_COLUMN_NAMES, ensure_events_table
 from barista_core.naming import tenant_database, tenant_schema
 from barista_pipelines.runners import RunContext, StepResult, run_pipeline
 from barista_pipelines.runners.score import ScorerUnavailable, resolve_batch
 from barista_pipelines.spec import DAG_SPEC_FORMAT, DagSpec
-
-EVENTS_TABLE_DDL = """
-CREATE TABLE IF NOT EXISTS `{database}`.`{table}` (
-    tenant LowCardinality(String),
-    event_id String,
-    event_type LowCardinality(String),
-    occurred_at DateTime64(3, 'UTC'),
-    received_at DateTime64(3, 'UTC'),
-    user_id String,
-    session_id String,
-    device_id String,
-    properties String CODEC(ZSTD(1)),
-    context String CODEC(ZSTD(1)),
-    inserted_at DateTime64(3, 'UTC') DEFAULT now64(3),
-    props JSON ALIAS CAST(properties, 'JSON')
-)
-ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(occurred_at)
-ORDER BY (tenant, event_type, occurred_at, event_id)
-"""
-EVENT_COLUMNS = [
-    "tenant",
-    "event_id",
-    "event_type",
-    "occurred_at",
-    "received_at",
-    "user_id",
-    "session_id",
-    "device_id",
-    "properties",
-    "context",
-]
 
 # platform, handle, display name, category, country, language, followers today, daily growth, interactions/post
 CREATORS = [
@@ -210,10 +179,10 @@ def run_demo(data_dir: Path, *, tenant: str = "demo", echo: Callable[[str], None
     client = open_clickhouse(clickhouse_url)
     database = tenant_database(tenant)
     client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-    client.command(EVENTS_TABLE_DDL.format(database=database, table="events"))
+    ensure_events_table(client, database)
     client.command(f"TRUNCATE TABLE `{database}`.`events`")  # the demo's own data: fresh sample each run
     events = sample_events(tenant)
-    client.insert(f"`{database}`.`events`", events, column_names=EVENT_COLUMNS)
+    client.insert(f"`{database}`.`events`", events, column_names=EVENT_COLUMN_NAMES)
     conninfo = postgres_conninfo(postgres_url)
     echo(f"ClickHouse (chdb) and PostgreSQL (pgserver) in {data_dir}; {len(events)} sample events")
     try:

@@ -43,25 +43,14 @@ from clickhouse_connect.driver.exceptions import (
 )
 
 from barista_core.events import decode_events, parse_timestamp_ms
+from barista_core.events.table import EVENT_COLUMNS, ensure_events_table
 from barista_core.logging import get_logger
-from barista_core.migrations import Migration, migrate_clickhouse
 from barista_ingest import metrics
 from barista_ingest.sink.model import Batch, WriteError
 
 log = get_logger(__name__)
 
-COLUMNS = (
-    ("tenant", "LowCardinality(String)"),
-    ("event_id", "String"),
-    ("event_type", "LowCardinality(String)"),
-    ("occurred_at", "DateTime64(3, 'UTC')"),
-    ("received_at", "DateTime64(3, 'UTC')"),
-    ("user_id", "String"),
-    ("session_id", "String"),
-    ("device_id", "String"),
-    ("properties", "String"),
-    ("context", "String"),
-)
+COLUMNS = EVENT_COLUMNS
 COLUMN_NAMES = [name for name, _ in COLUMNS]
 COLUMN_TYPES = [kind for _, kind in COLUMNS]
 #: Server error codes that mean "this data cannot be inserted" (retrying the same rows is pointless).
@@ -95,39 +84,6 @@ def _sql_string(text: str) -> str:
 def is_chdb(client: Any) -> bool:
     """Whether ``client`` is clickhouse-connect's in-process chdb client (``file()`` reads local files)."""
     return type(client).__name__ == "ChdbClient"
-
-
-def events_table_migrations(table: str, ttl_days: int) -> list[Migration]:
-    """The versioned migrations of one events table (append-only: never edit an applied one)."""
-    return [
-        Migration(
-            1,
-            f"create {table}",
-            f"""
-            CREATE TABLE IF NOT EXISTS {{db}}.`{table}` (
-                tenant LowCardinality(String),
-                event_id String,
-                event_type LowCardinality(String),
-                occurred_at DateTime64(3, 'UTC'),
-                received_at DateTime64(3, 'UTC'),
-                user_id String,
-                session_id String,
-                device_id String,
-                properties String CODEC(ZSTD(1)),
-                context String CODEC(ZSTD(1)),
-                inserted_at DateTime64(3, 'UTC') DEFAULT now64(3),
-                props JSON ALIAS CAST(properties, 'JSON'),
-                INDEX event_id_bloom event_id TYPE bloom_filter(0.01) GRANULARITY 4,
-                INDEX user_id_bloom user_id TYPE bloom_filter(0.01) GRANULARITY 4
-            )
-            ENGINE = ReplacingMergeTree
-            PARTITION BY toYYYYMM(occurred_at)
-            ORDER BY (tenant, event_type, occurred_at, event_id)
-            TTL toDateTime(occurred_at) + INTERVAL {int(ttl_days)} DAY
-            SETTINGS non_replicated_deduplication_window = 10000
-            """,
-        ),
-    ]
 
 
 def event_columns(tenant: str, events: Sequence[dict[str, Any]]) -> list[list[Any]]:
@@ -212,9 +168,7 @@ class ClickHouseWriter:
         await asyncio.to_thread(self._prepare)
 
     def _prepare(self) -> None:
-        applied = migrate_clickhouse(
-            self.client, self.database, f"ingest.{self.table}", events_table_migrations(self.table, self.ttl_days)
-        )
+        applied = ensure_events_table(self.client, self.database, self.table, self.ttl_days)
         if applied:
             log.info("clickhouse migrations applied", table=self.qualified, versions=applied)
         self._apply_ttl()
