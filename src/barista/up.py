@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import signal
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -23,6 +22,7 @@ from barista_core.backends.postgres import stop_embedded_postgres
 from barista_core.backends.redis import redis_url, stop_embedded_redis
 from barista_core.dataplane import DataPlane, Service
 from barista_core.errors import BaristaError
+from barista_core.health import stop_on_signals
 from barista_core.logging import configure_logging
 
 console = Console(highlight=False, soft_wrap=True)
@@ -57,10 +57,7 @@ def _claim(data_dir: Path) -> IO[str]:
 
 
 async def _run(data_dir: Path, *, once: bool, demo: bool) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     async with AsyncExitStack() as stack:
         plane = await _start_backends(data_dir, stack)
         services = registered_services()

@@ -7,6 +7,7 @@ HTTP components (gateway, scoring) answer the same paths from their own app by c
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -99,3 +100,12 @@ async def _answer(health: Health, method: str, path: str) -> tuple[str, str, byt
         body, content_type = render_metrics()
         return "200 OK", content_type, body
     return "404 Not Found", "text/plain", b"not found\n"
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (call inside the running loop): a service's cue to drain and exit."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

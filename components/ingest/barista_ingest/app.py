@@ -8,7 +8,6 @@ lifecycle: open backends from settings, start, wait for SIGTERM/SIGINT, drain, c
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from barista_core.broker import Broker
 from barista_core.contracts import IngestSettings, SinkerSettings
 from barista_core.events import EventAdmission, EventIngestor, EventLimits, EventPublisher, declare_sink_topology
 from barista_core.events.topology import sink_topology
-from barista_core.health import Health, serve_probes
+from barista_core.health import Health, serve_probes, stop_on_signals
 from barista_core.logging import configure_logging, get_logger
 from barista_core.naming import EVENTS_EXCHANGE, tenant_database
 from barista_core.ratelimit import RateLimiter
@@ -110,7 +109,7 @@ async def start_ingest(
 async def serve(settings: IngestSettings, *, ready: Callable[[RunningIngest], Awaitable[None]] | None = None) -> None:
     """``barista-ingest serve``: run the gRPC server until SIGTERM/SIGINT, then drain."""
     configure_logging(settings.log_level, settings.log_format, component="ingest")
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     health = Health()
     async with AsyncExitStack() as stack:
         broker = await connect_broker(
@@ -255,7 +254,7 @@ async def start_sinker(
 async def sink(settings: SinkerSettings) -> None:
     """``barista-ingest sink``: run one Sink's sinker until SIGTERM/SIGINT, then flush and exit."""
     configure_logging(settings.log_level, settings.log_format, component="sinker")
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     health = Health()
     async with AsyncExitStack() as stack:
         broker = await connect_broker(settings.broker_url.get_secret_value())
@@ -280,11 +279,3 @@ async def sink(settings: SinkerSettings) -> None:
 async def _alive(task: asyncio.Task[None]) -> None:
     if task.done():
         raise RuntimeError("the sinker loop has stopped")
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop

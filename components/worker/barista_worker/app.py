@@ -7,7 +7,6 @@ hands over its embedded ones); :func:`serve` owns a whole process's lifecycle.
 from __future__ import annotations
 
 import asyncio
-import signal
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from barista_core.backends import open_broker, open_redis
 from barista_core.broker import Broker
 from barista_core.contracts import WorkerSettings
 from barista_core.events import EventIngestor, EventPublisher
-from barista_core.health import Health, serve_probes
+from barista_core.health import Health, serve_probes, stop_on_signals
 from barista_core.logging import configure_logging, get_logger
 from barista_core.naming import EVENTS_EXCHANGE
 from barista_worker.fetch import RetryPolicy
@@ -65,14 +64,6 @@ async def start_worker(
     return RunningWorker(worker, publisher, task)
 
 
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
 def check_config(settings: WorkerSettings) -> Flow:
     """Everything the settings alone decide, before any backend is opened: the flow (credentials,
     ``BARISTA_HTTP_JSON``), the schedule and the targets. Raises :class:`ConfigError` in one line."""
@@ -86,7 +77,7 @@ async def serve(settings: WorkerSettings) -> None:
     """``python -m barista_worker``: run the flow until SIGTERM/SIGINT, then drain."""
     flow = check_config(settings)
     configure_logging(settings.log_level, settings.log_format, component="worker")
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     health = Health()
     async with AsyncExitStack() as stack:
         broker = await open_broker(settings.broker_url.get_secret_value())
