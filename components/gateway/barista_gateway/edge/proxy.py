@@ -380,19 +380,7 @@ def _without(parts: list[bytes], named: set[bytes]) -> list[bytes]:
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionResetError("client went away")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    return b"".join([chunk async for chunk in _stream_body(receive, limit)])
 
 
 async def _stream_body(receive: Receive, limit: int) -> AsyncIterator[bytes]:
