@@ -1,8 +1,9 @@
 """The gateway on the machine's PostgreSQL and Redis and on chdb, driven over HTTP.
 
 ``harness`` runs one gateway in-process (ASGI transport: fast); ``Harness.serve()`` puts it behind a
-real uvicorn server when a test needs real sockets (streaming, timeouts). Every test gets its own
-database and Redis prefix; tenants are created through the registry as the operator would.
+real HTTP server (barista_gateway.httpserver) when a test needs real sockets (streaming, timeouts).
+Every test gets its own database and Redis prefix; tenants are created through the registry as the
+operator would.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from barista_core import registry
 from barista_core.auth.apikeys import ApiKey, generate_api_key
 from barista_core.contracts.gateway import GatewaySettings
 from barista_core.plans import Plan, effective_features, effective_limits
 from barista_gateway.gateway import Gateway
+from barista_gateway.httpserver import HttpServer
 from barista_gateway.main import create_app
-from barista_gateway.server import uvicorn_config
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Harness:
     gateway: Gateway
     client: httpx.AsyncClient
     log_read_fd: int | None = None
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = field(default_factory=list)
+    servers: list[HttpServer] = field(default_factory=list)
 
     @property
     def pool(self) -> Any:
@@ -138,14 +138,10 @@ class Harness:
     async def serve(self, gateway: Gateway | None = None) -> str:
         """Serve ``gateway`` (default: this one) on a real socket; returns its base URL."""
         app = create_app(gateway=gateway or self.gateway, manage_lifespan=False)
-        server = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        self.servers.append((server, task))
-        port = server.servers[0].sockets[0].getsockname()[1]
+        server = HttpServer(app, host="127.0.0.1", port=0, lifespan=False, graceful_timeout=5)
+        await server.start()
+        self.servers.append(server)
+        port = server.bound_port
         return f"http://127.0.0.1:{port}"
 
     def log_lines(self) -> list[str]:
@@ -188,10 +184,8 @@ async def running_gateway(
     try:
         yield harness
     finally:
-        for server, task in harness.servers:
-            server.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 10)
+        for server in harness.servers:
+            await server.shutdown()
         await client.aclose()
         await gateway.close()
         for fd in (read_fd, write_fd):

@@ -9,7 +9,6 @@ curl line that works.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
@@ -24,8 +23,8 @@ from barista_core.contracts.gateway import GatewaySettings
 from barista_core.dataplane import DataPlane, Service
 from barista_gateway.demo import DEMO_TENANT, demo_tenant, seed_creators
 from barista_gateway.gateway import Gateway
+from barista_gateway.httpserver import HttpServer
 from barista_gateway.main import create_app
-from barista_gateway.server import EmbeddedServer, uvicorn_config
 
 _STATE_KEY = "gateway"
 
@@ -85,13 +84,8 @@ async def _start(plane: DataPlane) -> AsyncIterator[None]:
         await seed_creators(gateway, tenant)
         sock = _bind(int(os.environ.get("BARISTA_GATEWAY_PORT", "8080")))  # 0: any free port
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = EmbeddedServer(uvicorn_config(create_app(gateway=gateway, manage_lifespan=False), host="127.0.0.1",
-                                               port=0, lifespan="off", log_level="warning"))  # fmt: skip
-        task = asyncio.create_task(server.serve(sockets=[sock]), name="barista-gateway-http")
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+        server = HttpServer(create_app(gateway=gateway, manage_lifespan=False), sock=sock, lifespan=False)
+        await server.start()
         plane.endpoints.append(("gateway", f"{url}  (API docs: {url}/docs)"))
         plane.shared[_STATE_KEY] = {
             "url": url,
@@ -104,9 +98,7 @@ async def _start(plane: DataPlane) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            server.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 25)
+            await server.shutdown()
             sock.close()
     finally:
         await gateway.close()
