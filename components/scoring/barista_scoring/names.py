@@ -77,16 +77,22 @@ _URDU_NON_LETTERS = {
 }
 
 
+#: Enum members read per name, as module constants: on Python 3.11 ``Script.X`` goes through
+#: ``EnumType.__getattr__``, about ten times the cost of reading a global.
+_LATIN, _URDU, _NONE = Script.LATIN, Script.URDU, Script.NONE
+_MATCHABLE = frozenset(MATCHABLE_SCRIPTS)
+
+
 def split_words(text: str) -> list[tuple[str, Script]]:
     """Words with their scripts: a change of script, a space, punctuation, digits or emoji ends a word."""
     if text.isascii():
-        return [(word, Script.LATIN) for word in _ASCII_WORDS.findall(text)]
+        return [(word, _LATIN) for word in _ASCII_WORDS.findall(text)]
     words: list[tuple[str, Script]] = []
     script_of = _SCRIPT_OF_GROUP
     for match in _RUNS.finditer(text):
         script = script_of[match.lastgroup or "OTHER"]
         word = match.group()
-        if script is Script.URDU:
+        if script is _URDU:
             word = word.translate(_URDU_NON_LETTERS)
             if not word:
                 continue
@@ -114,15 +120,15 @@ def read_name(text: str) -> NameReading:
         text = text[:MAX_NAME_CHARS]
     if text.isascii():  # the common case, in short: Latin words only
         words = _ASCII_WORDS.findall(text)
-        tokens = tuple([read_token(word, Script.LATIN) for word in words[:MAX_WORDS]])
+        tokens = tuple([read_token(word, _LATIN) for word in words[:MAX_WORDS]])
         if None in tokens:  # cannot happen (ASCII letters always fold to something); kept for safety
             tokens = tuple(t for t in tokens if t is not None)
-        return NameReading(text, tokens, Script.LATIN if words else Script.NONE, False, 0, truncated)  # type: ignore[arg-type]
+        return NameReading(text, tokens, _LATIN if words else _NONE, False, 0, truncated)  # type: ignore[arg-type]
     tokens_list: list[TokenReading] = []
     unreadable = 0
     letters: dict[Script, int] = {}
     for word, script in split_words(text):
-        if script not in MATCHABLE_SCRIPTS:
+        if script not in _MATCHABLE:
             unreadable += 1
             continue
         letters[script] = letters.get(script, 0) + len(word)

@@ -22,6 +22,7 @@ that a reading and a handle can be compared with one fuzzy match.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -140,39 +141,50 @@ class _Akshara:
 def _tokens_of(text: str, script: Script) -> list[tuple[str, int]]:
     """(kind, value) for each meaningful letter of a Brahmic-script token."""
     base = BRAHMIC_BASE[script]
+    letters = _LETTERS[script]
     out: list[tuple[str, int]] = []
     for ch in text:
-        cp = ord(ch)
-        if cp in (0x200C, 0x200D):  # ZWNJ/ZWJ only shape the text
-            continue
-        off = cp - base
-        if not 0 <= off < 0x80:
-            continue
-        if script is Script.MALAYALAM and off in _CHILLU:
-            out += [("C", _CHILLU[off]), ("X", 0)]
-        elif script in _EASTERN and off == 0x2F:
-            out.append(("C", _J))
-        elif script in _EASTERN and off == 0x71:
-            out.append(("C", _W))
-        elif script is Script.BENGALI and off == 0x4E:  # ৎ khanda ta
-            out += [("C", 0x24), ("X", 0)]
-        elif script is Script.GURMUKHI and off in (_TIPPI, _ADDAK, _IRI, _URA):
-            out.append({_TIPPI: ("N", 1), _ADDAK: ("G", 0), _IRI: ("B", _I), _URA: ("B", _U)}[off])
-        elif off in _CONSONANTS:
-            out.append(("C", off))
-        elif off in _INDEPENDENT_VOWELS:
-            out.append(("V", _INDEPENDENT_VOWELS[off]))
-        elif off in _MATRAS:
-            out.append(("M", _MATRAS[off]))
-        elif off == _VIRAMA:
-            out.append(("X", 0))
-        elif off == _NUKTA_SIGN:
-            out.append(("K", 0))
-        elif off in (_ANUSVARA, _CANDRABINDU):
-            out.append(("N", 1 if off == _ANUSVARA else 2))
-        elif off == _VISARGA:
-            out.append(("H", 0))
+        out += letters.get(ord(ch) - base, ())
     return out
+
+
+def _read_letter(off: int, script: Script) -> tuple[tuple[str, int], ...]:
+    """(kind, value) of the letter at offset ``off`` of ``script``'s block: nothing for signs that only
+    shape the text."""
+    if script is Script.MALAYALAM and off in _CHILLU:
+        return (("C", _CHILLU[off]), ("X", 0))
+    if script in _EASTERN and off == 0x2F:
+        return (("C", _J),)
+    if script in _EASTERN and off == 0x71:
+        return (("C", _W),)
+    if script is Script.BENGALI and off == 0x4E:  # ৎ khanda ta
+        return (("C", 0x24), ("X", 0))
+    if script is Script.GURMUKHI and off in (_TIPPI, _ADDAK, _IRI, _URA):
+        return ({_TIPPI: ("N", 1), _ADDAK: ("G", 0), _IRI: ("B", _I), _URA: ("B", _U)}[off],)
+    if off in _CONSONANTS:
+        return (("C", off),)
+    if off in _INDEPENDENT_VOWELS:
+        return (("V", _INDEPENDENT_VOWELS[off]),)
+    if off in _MATRAS:
+        return (("M", _MATRAS[off]),)
+    if off == _VIRAMA:
+        return (("X", 0),)
+    if off == _NUKTA_SIGN:
+        return (("K", 0),)
+    if off in (_ANUSVARA, _CANDRABINDU):
+        return (("N", 1 if off == _ANUSVARA else 2),)
+    if off == _VISARGA:
+        return (("H", 0),)
+    return ()
+
+
+def _letter_table(script: Script) -> dict[int, tuple[tuple[str, int], ...]]:
+    """What each offset of ``script``'s block reads as (offsets that mean nothing are absent)."""
+    table = {off: _read_letter(off, script) for off in range(0x80)}
+    return {off: kinds for off, kinds in table.items() if kinds}
+
+
+_LETTERS = {script: _letter_table(script) for script in BRAHMIC_BASE}
 
 
 def _aksharas(tokens: list[tuple[str, int]]) -> list[_Akshara]:
@@ -296,6 +308,8 @@ def _cluster_alts(
 def _consonant_alts(
     c: int, *, script: Script, at_start: bool, prev_vowel: bool, after: int | None, final: bool = False
 ) -> Alt:
+    if c not in _SCRIPT_SPECIFIC:
+        return _CONSONANTS[c]
     if script is Script.TAMIL:
         tamil = _tamil_consonant(c, at_start=at_start, prev_vowel=prev_vowel and not final, after=after)
         if tamil is not None:
@@ -307,6 +321,10 @@ def _consonant_alts(
     if script is Script.BENGALI and c == 0x2D:  # ভ: bh, and v in names (sourav, gourav)
         return (("bh", 0), ("v", 1), ("b", 2))
     return _CONSONANTS[c]
+
+
+#: The consonants whose spelling depends on the script (the others read the same in every script).
+_SCRIPT_SPECIFIC = frozenset({0x15, 0x1A, 0x1F, 0x24, 0x2A, 0x2C, 0x2D})
 
 
 def _tamil_consonant(c: int, *, at_start: bool, prev_vowel: bool, after: int | None) -> Alt | None:
@@ -467,16 +485,17 @@ def _expand(segments: list[Alt]) -> tuple[str, ...]:
                         grown[candidate] = total
         pending = ""
         beam = dict(_cheapest(grown, _BEAM)) if len(grown) > _BEAM else grown
-    return tuple(text + pending for text, _ in _cheapest(beam, len(beam)) if text + pending)[:MAX_VARIANTS]
+    # one more than kept: the empty spelling, if it is among them, is dropped
+    best = _cheapest(beam, MAX_VARIANTS + 1)
+    return tuple([text + pending for text, _ in best if text + pending])[:MAX_VARIANTS]
 
 
 def _cheapest(spellings: dict[str, int], n: int) -> list[tuple[str, int]]:
-    """The ``n`` cheapest items, cheapest first, ties in insertion order (a stable sort by penalty, done
-    by bucketing: penalties are small integers)."""
-    buckets: list[list[tuple[str, int]]] = [[] for _ in range(_MAX_PENALTY + 1)]
-    for item in spellings.items():
-        buckets[item[1]].append(item)
-    return [item for bucket in buckets for item in bucket][:n]
+    """The ``n`` cheapest items, cheapest first, ties in insertion order (``sorted`` is stable)."""
+    return sorted(spellings.items(), key=_PENALTY)[:n]
+
+
+_PENALTY = operator.itemgetter(1)
 
 
 _LATIN_JUNK = re.compile(r"[^a-z]")
@@ -514,7 +533,9 @@ _KEY_MAP = {
     "w": "v", "z": "j", "x": "ks", "q": "k", "c": "k", "y": "i",
 }  # fmt: skip
 _KEY_RE = re.compile("|".join(sorted(_KEY_MAP, key=len, reverse=True)))
-_KEY_H = re.compile(r"(?<=[bcdfgjklmnpqrstvz])h")
+#: An "h" after a consonant (the "h" first, then the look-behind: the search skips to each "h" instead of
+#: trying the look-behind at every position).
+_KEY_H = re.compile(r"h(?<=[bcdfgjklmnpqrstvz]h)")
 #: The repeats of a letter after its first (removing them leaves one of each run; a plain-string
 #: replacement keeps ``sub`` in C, where a ``\\1`` template would call back into Python per match).
 _KEY_DOUBLE = re.compile(r"(?<=(.))\1+")

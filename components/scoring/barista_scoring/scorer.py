@@ -159,7 +159,7 @@ class Scorer:
             values += model_row(profile, name, handle, bigrams)
             names.append(name)
             handles.append(handle)
-        return np.array(values, dtype=np.float64).reshape(len(profiles), N_COLUMNS), names, handles
+        return np.fromiter(values, np.float64, len(values)).reshape(len(profiles), N_COLUMNS), names, handles
 
     def matrix(
         self, profiles: Sequence[Profile]
