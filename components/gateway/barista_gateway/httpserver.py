@@ -73,16 +73,19 @@ def _plain_response(status: int, message: str) -> bytes:
     )
 
 
-#: Response header names already checked (the same few names recur on every answer).
-_CHECKED_NAMES: set[bytes] = set()
+#: Response header names already checked, each with its lower-case form (the same few names recur on
+#: every answer).
+_CHECKED_NAMES: dict[bytes, bytes] = {}
 _NAME_BYTES = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-def _check_name(name: bytes) -> None:
+def _check_name(name: bytes) -> bytes:
     if not name or not all(c in _NAME_BYTES for c in name):
         raise RuntimeError(f"invalid response header name {name!r}")
+    lowered = name.lower()
     if len(_CHECKED_NAMES) < 4096:
-        _CHECKED_NAMES.add(name)
+        _CHECKED_NAMES[name] = lowered
+    return lowered
 
 
 class _HeadTooLarge(Exception):
@@ -186,9 +189,9 @@ class _Exchange:
         head = [_status_line(status)]
         lines = 1
         for name, value in message.get("headers", ()):
-            if name not in _CHECKED_NAMES:
-                _check_name(name)
-            lowered = name.lower()
+            lowered = _CHECKED_NAMES.get(name)
+            if lowered is None:
+                lowered = _check_name(name)
             if lowered == b"content-length":
                 self.length_left = int(value)
             elif lowered == b"transfer-encoding":
