@@ -175,8 +175,9 @@ def bench_raw_clickhouse(
 ) -> dict:
     import orjson
 
+    from barista_core.events.table import events_table_migrations
     from barista_core.migrations import migrate_clickhouse
-    from barista_ingest.sink.clickhouse import COLUMN_NAMES, COLUMN_TYPES, event_columns, events_table_migrations
+    from barista_ingest.sink.clickhouse import COLUMN_NAMES, COLUMN_TYPES, event_columns
 
     events = [e for request in payloads for _, body, _, _ in request for e in orjson.loads(body)]
     out = {}
@@ -412,6 +413,14 @@ class Arrivals:
         if self.expected and self.total >= self.expected and not self.complete.is_set():
             self.completed_at = now
             self.complete.set()
+
+    async def settle(self, quiet: float = 1.0) -> None:
+        """Until the sinker has written nothing for ``quiet`` seconds (a count of the table would not do:
+        a batch the warm-up already sent is deduplicated by ClickHouse but still written)."""
+        last = -1
+        while self.total != last:
+            last = self.total
+            await asyncio.sleep(quiet)
 
     def reset(self, expected: int = 0) -> None:
         self.by_seq.clear()
@@ -656,6 +665,7 @@ class Barista:
                                       duration=2.0, count_accepted=True)  # fmt: skip
         assert warm["errors"] == 0, warm
         await wait_count(self.chdb, self.table, min(args.events, warm["calls"] * BATCH))
+        await self.arrivals.settle()  # a short run waits for fewer rows than the warm-up sent
         await self.truncate()
 
         spies = self.spy("e2e")
