@@ -58,6 +58,7 @@ from barista_core.registry import ApiKeyRecord, TenantRecord, ensure_registry, f
 
 T = TypeVar("T")
 MAX_TOKEN_LENGTH = 4096
+_KEY_RELOAD_SPACING = 0.05  # seconds between reloads of the published keys on unknown kids
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "sid"]
 #: Rejections that stay true for the same token string (so they may be remembered).
 _STABLE_REJECTIONS = frozenset(
@@ -334,13 +335,14 @@ class CredentialVerifier:
         if self._unknown_kids.get(kid, 0.0) > now:
             return None
         # unknown or lapsed here: another replica may have published or renewed it just now. Reloads
-        # are spaced 50 ms apart and a kid still unknown afterwards is remembered for a second, so a
-        # flood of made-up kids costs at most 20 queries a second.
+        # are spaced 50 ms apart (one within 50 ms of the last waits for its turn rather than being
+        # skipped: a key published in between must be found) and a kid still unknown afterwards is
+        # remembered for a second, so a flood of made-up kids costs at most 20 queries a second.
         pending = self._inflight.get(("keys", ""))
         if pending is not None:  # a reload is under way (e.g. a rotation was just announced): its answer counts
             await asyncio.shield(pending)
-        elif time.monotonic() - self._keys_loaded_at >= 0.05:
-            await self._single_flight(("keys", ""), self._reload_keys)
+        else:
+            await self._single_flight(("keys", ""), self._spaced_reload)
         key = self._public_keys.get(kid)
         if key is not None and key.expires_at > now:
             return key
@@ -348,6 +350,12 @@ class CredentialVerifier:
             self._unknown_kids.clear()
         self._unknown_kids[kid] = now + 1.0
         return None
+
+    async def _spaced_reload(self) -> None:
+        wait = _KEY_RELOAD_SPACING - (time.monotonic() - self._keys_loaded_at)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self._reload_keys()
 
     async def _reload_keys(self) -> None:
         self._keys_loaded_at = time.monotonic()
