@@ -282,3 +282,24 @@ async def test_graceful_stop_finishes_targets_under_way_and_publishes_them(
     assert result.succeeded == 3 and result.skipped == 9 and result.failed == 0  # the three under way finished
     assert len(upstream.hits) == 3
     assert running.publisher.messages_published > published_before  # their snapshots were confirmed
+
+
+async def test_the_last_run_record_holds_the_run_totals_whatever_order_replicas_finish_in(
+    redis_client: aioredis.Redis, redis_prefix: str
+):
+    from barista_worker.model import RunResult
+    from barista_worker.schedule import RunCoordinator, RunWindow
+
+    coordinator = RunCoordinator(redis_client, prefix=redis_prefix, tenant=tenant_name(), flow="f")
+    now = time.time()
+    earlier = RunWindow("20261129T000000Z-aaaaaa", now - 60, now + 60)
+    current = RunWindow("20261129T000100Z-bbbbbb", now, now + 60)
+    shares = [RunResult(current.run_id, now, now + 1, succeeded=n, snapshots=n) for n in (10, 20, 5)]
+    totals = await asyncio.gather(*(coordinator.finish(current, share) for share in shares))
+    assert sorted(t["replicas"] for t in totals) == ["1", "2", "3"]
+    stored = await redis_client.hgetall(coordinator.last_run_key)
+    assert (stored[b"run_id"], stored[b"succeeded"], stored[b"replicas"]) == (current.run_id.encode(), b"35", b"3")
+    # a replica of an earlier run finishing late leaves the later run's record alone
+    await coordinator.finish(earlier, RunResult(earlier.run_id, now - 60, now, succeeded=1))
+    stored = await redis_client.hgetall(coordinator.last_run_key)
+    assert (stored[b"run_id"], stored[b"succeeded"]) == (current.run_id.encode(), b"35")

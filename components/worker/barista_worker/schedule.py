@@ -34,6 +34,26 @@ if v then return {v, redis.call('PTTL', KEYS[1]), 0} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {ARGV[1], tonumber(ARGV[2]), 1}
 """
+#: Adds one replica's counts to its run's summary and, in the same atomic step, copies the totals to the
+#: last-run record unless that already holds a later run (run ids begin with their UTC start time): two
+#: replicas finishing together cannot leave the earlier, partial totals there.
+_FINISH = """
+redis.call('HSETNX', KEYS[1], 'run_id', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'started_at', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'succeeded', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'failed', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'snapshots', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'replicas', 1)
+redis.call('HSET', KEYS[1], 'finished_at', ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+local totals = redis.call('HGETALL', KEYS[1])
+local last = redis.call('HGET', KEYS[2], 'run_id')
+if (not last) or last <= ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], unpack(totals))
+end
+return totals
+"""
 #: Claims and summaries outlive their window by this much (late replicas still see them).
 KEEP_AFTER_WINDOW = 3600.0
 
@@ -124,22 +144,12 @@ class RunCoordinator:
 
     async def finish(self, window: RunWindow, result: RunResult) -> dict[str, str]:
         """Add this replica's counts to the run's summary; returns the run's totals so far."""
-        key = self.summary_key(window.run_id)
         keep = max(1, int((window.ends_at - time.time() + KEEP_AFTER_WINDOW) * 1000))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "run_id", window.run_id)
-            pipe.hsetnx(key, "started_at", f"{window.started_at:.3f}")
-            pipe.hincrby(key, "succeeded", result.succeeded)
-            pipe.hincrby(key, "failed", result.failed)
-            pipe.hincrby(key, "snapshots", result.snapshots)
-            pipe.hincrby(key, "replicas", 1)
-            pipe.hset(key, "finished_at", f"{result.finished_at:.3f}")
-            pipe.pexpire(key, keep)
-            pipe.hgetall(key)
-            replies = await pipe.execute()
-        totals = {
-            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in replies[-1].items()
-        }
-        await self.redis.hset(self.last_run_key, mapping=totals)
+        flat = await self.redis.eval(
+            _FINISH, 2, self.summary_key(window.run_id), self.last_run_key,
+            window.run_id, f"{window.started_at:.3f}", result.succeeded, result.failed, result.snapshots,
+            f"{result.finished_at:.3f}", keep,
+        )  # fmt: skip
+        text = [item.decode() if isinstance(item, bytes) else str(item) for item in flat]
+        totals = dict(zip(text[::2], text[1::2], strict=True))
         return totals
