@@ -267,7 +267,7 @@ async def test_an_answer_broken_midway_closes_the_connection(path: str) -> None:
         assert b"HTTP/1.1" not in rest
 
 
-async def test_connection_close_and_idle_keep_alive_end_the_connection() -> None:
+async def test_connection_close_idle_keep_alive_and_stalled_requests_end_the_connection() -> None:
     async with serving(keep_alive_timeout=0.3) as server:
         conn = await Conn.open(server)
         await conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -282,6 +282,10 @@ async def test_connection_close_and_idle_keep_alive_end_the_connection() -> None
         slow_head = await Conn.open(server)
         await slow_head.send(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
         assert await slow_head.closed()
+
+        stalled_body = await Conn.open(server)
+        await stalled_body.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")  # 7 short
+        assert await stalled_body.closed()
 
 
 async def test_the_app_hears_of_a_client_that_went_away() -> None:
