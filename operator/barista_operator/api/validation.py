@@ -159,7 +159,7 @@ def _cel_issues(schema: dict[str, Any], value: Any, path: str, broken: list[str]
     if any(p == path or p.startswith((path + ".", path + "[")) for p in broken):
         issues: list[Issue] = []  # something below is ill-typed: only descend
     else:
-        issues = _rule_issues(schema.get("x-kubernetes-validations", []), value, path)
+        issues = _rule_issues(schema.get("x-kubernetes-validations", []), value, path, schema.get("properties"))
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
             if name in value:
@@ -170,13 +170,32 @@ def _cel_issues(schema: dict[str, Any], value: Any, path: str, broken: list[str]
     return issues
 
 
-def _rule_issues(rules: list[dict[str, str]], value: Any, path: str) -> list[Issue]:
+def _rule_issues(
+    rules: list[dict[str, str]], value: Any, path: str, properties: dict[str, Any] | None = None
+) -> list[Issue]:
     issues = []
     for rule in rules:
-        if not _cel_holds(rule["rule"], value):
+        if not _cel_holds(rule["rule"], _what_the_rule_reads(rule["rule"], value, properties)):
             field_path = rule.get("fieldPath", "")
             issues.append(Issue(path + field_path if path else field_path.lstrip("."), rule["message"]))
     return issues
+
+
+_SELF_FIELD = re.compile(r"\bself\.([A-Za-z_][A-Za-z0-9_]*)")
+_BARE_SELF = re.compile(r"\bself\b(?!\.[A-Za-z_])")
+
+
+def _what_the_rule_reads(rule: str, value: Any, properties: dict[str, Any] | None) -> Any:
+    """``value`` cut down to the fields ``rule`` names (``self.plan``, ``has(self.tenancy)``), so that the
+    memo below hits for objects that differ only elsewhere (every Tenant has its own displayName). Only
+    when every use of ``self`` is a field of the schema: a rule on ``self`` whole, or a macro on it
+    (``self.all(...)``), gets the whole value."""
+    if not isinstance(value, dict) or not properties or _BARE_SELF.search(rule):
+        return value
+    fields = set(_SELF_FIELD.findall(rule))
+    if not fields <= properties.keys():
+        return value
+    return {name: value[name] for name in fields if name in value}
 
 
 _NAME_RULE = re.compile(r"^size\(self\.metadata\.name\) <= (\d+) && self\.metadata\.name\.matches\('(.+)'\)$")
