@@ -288,7 +288,8 @@ class _Connection(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_bytes = 0
-        #: when the connection became idle or began a request head (None: a request is in hand)
+        #: since when the connection has waited for the client: idle, inside a request head, or for more of a
+        #: request body (None: nothing expected from the client); the sweep closes it past the timeout
         self.waiting_since: float | None = None
 
     # ---- asyncio.Protocol ---------------------------------------------------------------------------
