@@ -7,6 +7,8 @@ import math
 import pytest
 
 from barista_scoring.features import (
+    _ANY_TEMPLATE,
+    _TEMPLATE_LABELS,
     COLUMNS,
     analyse_name,
     completeness,
@@ -75,6 +77,17 @@ def test_bot_templates(handle: str) -> None:
     result = handle_pattern(read_handle(handle))
     assert result.columns[2] == 1.0 and result.value == 1.0
     assert result.reason.startswith("handle is ")
+
+
+@pytest.mark.parametrize(
+    "handle",
+    ["user123", "ig_99", "usr.007_", "ab123456", "ab12345.", "a1b2c3", "a1b2c", "a1.b2c3d4", "._", "19.85", "x_1"],
+)
+def test_template_pre_check_agrees_with_the_templates(handle: str) -> None:
+    # read_handle runs the template regex only for handles that could match it: near misses included
+    found = _ANY_TEMPLATE.match(handle)
+    expected = _TEMPLATE_LABELS[found.lastgroup] if found is not None and found.lastgroup else None
+    assert read_handle(handle).template == expected
 
 
 def test_long_digit_run_without_a_template() -> None:

@@ -88,32 +88,45 @@ class HandleInfo(NamedTuple):
     longest_digit_run: int
     trailing_digits: str
     switches: int
+    #: The bot template the handle matches (its label), if any.
+    template: str | None
+    #: The handle ends with a year-like run of digits.
+    year: bool
+    #: The handle_pattern feature's columns (they depend on the handle alone).
+    pattern_columns: tuple[float, ...]
 
 
 _LETTER_RUNS = re.compile(r"[a-z]+")
 _DIGIT_RUNS = re.compile(r"[0-9]+")
-#: A letter followed by a digit or a digit by a letter (one per switch between letter and digit runs).
-_SWITCHES = re.compile(r"[a-z](?=[0-9])|[0-9](?=[a-z])")
-#: The last run of digits when only dots and underscores follow it.
-_TRAILING = re.compile(r"([0-9]+)[._]*\Z")
+#: ``str.translate`` table of a handle's shape: ASCII letters become "a", digits "0" (a letter-digit switch
+#: is then an "a0" or "0a").
+_SHAPE = str.maketrans("abcdefghijklmnopqrstuvwxyz0123456789", "a" * 26 + "0" * 10)
 
 
 def read_handle(handle: str) -> HandleInfo:
-    """The handle's letters, words, digit runs and phonetic key (the key is the words' keys joined)."""
+    """The handle's letters, words, digit runs, phonetic key (the words' keys joined) and pattern."""
     text = handle.strip().lstrip("@").lower()[:100]
+    if text.isalpha() and text.isascii():  # letters only (a fifth of handles): no regex needed
+        length = len(text)
+        columns = (0.0, 0.0, 0.0, 0.0, 0.0, min(length, 30) / 30)
+        return HandleInfo(text, text, _word_key(text), (text,), 0, 0, "", 0, None, False, columns)
     words = tuple(_LETTER_RUNS.findall(text))
     runs = _DIGIT_RUNS.findall(text)
     if runs:
         lengths = [len(run) for run in runs]
         digits, longest = sum(lengths), max(lengths)
-        switches = len(_SWITCHES.findall(text))
-        trailing = _TRAILING.search(text)
-        trailing_digits = trailing[1] if trailing is not None else ""
+        shape = text.translate(_SHAPE)
+        switches = shape.count("a0") + shape.count("0a")
+        last_run = runs[-1]
+        trailing_digits = last_run if text.rstrip("._").endswith(last_run) else ""
     else:
         digits = longest = switches = 0
         trailing_digits = ""
     key = "".join(map(_word_key, words))
-    return HandleInfo(text, "".join(words), key, words, digits, longest, trailing_digits, switches)
+    template, year, columns = _pattern(text, digits, longest, trailing_digits, switches)
+    return HandleInfo(
+        text, "".join(words), key, words, digits, longest, trailing_digits, switches, template, year, columns
+    )
 
 
 @lru_cache(maxsize=131_072)
@@ -133,23 +146,29 @@ def _year_like(digits: str) -> bool:
     return False
 
 
-def _pattern(handle: HandleInfo) -> tuple[str | None, bool, tuple[float, ...]]:
+def _pattern(
+    text: str, digits: int, longest_digit_run: int, trailing_digits: str, switches: int
+) -> tuple[str | None, bool, tuple[float, ...]]:
     """The bot template the handle matches (if any), whether it ends with a year, and the columns."""
-    text = handle.text
     length = max(len(text), 1)
-    digits = handle.digits
-    if digits or "." in text or "_" in text:
+    # What one of _BOT_TEMPLATES needs at least (3+ digits at the very end, 5+ letter/digit switches, or
+    # nothing but digits, dots and underscores): most handles have none of it and skip the regex.
+    if (
+        (len(trailing_digits) >= 3 and text.endswith(trailing_digits))
+        or switches >= 5
+        or not text.strip("0123456789._")
+    ):
         found = _ANY_TEMPLATE.match(text)
         template = _TEMPLATE_LABELS[found.lastgroup] if found is not None and found.lastgroup else None
-    else:  # every template needs a digit, a dot or an underscore
+    else:
         template = None
-    year = bool(digits) and _year_like(handle.trailing_digits)
+    year = bool(digits) and _year_like(trailing_digits)
     columns = (
         digits / length,
-        min(handle.longest_digit_run, 10) / 10,
+        min(longest_digit_run, 10) / 10,
         1.0 if template else 0.0,
         1.0 if year else 0.0,
-        min(handle.switches, 6) / 6,
+        min(switches, 6) / 6,
         min(length, 30) / 30,
     )
     return template, year, columns
@@ -157,7 +176,7 @@ def _pattern(handle: HandleInfo) -> tuple[str | None, bool, tuple[float, ...]]:
 
 def handle_pattern(handle: HandleInfo) -> FeatureResult:
     """Digits, templates and shape of the handle. value: how bot-like it looks (0-1)."""
-    template, year, columns = _pattern(handle)
+    template, year = handle.template, handle.year
     run = handle.longest_digit_run
     value = 1.0 if template else min(1.0, max(0, run - 2) / 6)
     if year and not template:
@@ -172,7 +191,7 @@ def handle_pattern(handle: HandleInfo) -> FeatureResult:
         reason = f"handle has {handle.digits} digit{'s' if handle.digits > 1 else ''}"
     else:
         reason = "handle has no digits"
-    return FeatureResult(value, reason, columns)
+    return FeatureResult(value, reason, handle.pattern_columns)
 
 
 class BigramModel:
@@ -386,18 +405,15 @@ def graph_ratios(followers: int | None, following: int | None, posts: int | None
     return FeatureResult(ratio, reason + posts_text, columns)
 
 
-def _flag(value: object) -> float:
-    return NAN if value is None else (1.0 if value else 0.0)
-
-
 def _flag_columns(profile: Profile) -> tuple[float, ...]:
     bio, url = profile.biography, profile.external_url
+    picture, private, verified = profile.has_profile_pic, profile.is_private, profile.is_verified
     return (
-        _flag(profile.has_profile_pic),
+        NAN if picture is None else (1.0 if picture else 0.0),
         NAN if bio is None else (1.0 if bio.strip() else 0.0),
         NAN if url is None else (1.0 if url.strip() else 0.0),
-        _flag(profile.is_private),
-        _flag(profile.is_verified),
+        NAN if private is None else (1.0 if private else 0.0),
+        NAN if verified is None else (1.0 if verified else 0.0),
     )
 
 
@@ -445,7 +461,7 @@ def model_row(
     bits = bigrams.bits_per_letter(handle.words) if len(handle.letters) >= 4 else NAN
     return (
         *head,
-        *_pattern(handle)[2],
+        *handle.pattern_columns,
         bits,
         *_graph_columns(profile.follower_count, profile.following_count, profile.post_count),
         *_flag_columns(profile),

@@ -138,7 +138,9 @@ def read_name(text: str) -> NameReading:
         if token is not None:
             tokens_list.append(token)
     if letters:
-        script = max(letters.items(), key=lambda item: item[1])[0]
+        script = max(letters, key=letters.__getitem__)  # ties: the script seen first
+    elif unreadable:
+        script = Script.OTHER
     else:
-        script = Script.OTHER if unreadable else Script.NONE
+        script = Script.NONE
     return NameReading(text, tuple(tokens_list), script, len(letters) > 1, unreadable, truncated)

@@ -503,6 +503,8 @@ _LATIN_JUNK = re.compile(r"[^a-z]")
 
 def fold_latin(token: str) -> str:
     """Lowercase ASCII letters of a Latin-script token, accents removed (José → jose)."""
+    if token.isascii() and token.isalpha():  # nothing to decompose or drop (most tokens)
+        return token.lower()
     decomposed = unicodedata.normalize("NFKD", token.lower())
     return _LATIN_JUNK.sub("", decomposed.encode("ascii", "ignore").decode())
 
