@@ -112,7 +112,6 @@ class _Exchange:
         "response_complete",
         "response_started",
         "scope",
-        "status",
         "waiter",
     )
 
@@ -127,7 +126,6 @@ class _Exchange:
         self.waiter: asyncio.Future[None] | None = None
         self.response_started = False
         self.response_complete = False
-        self.status = 0
         self.head: list[bytes] | None = None
         self.chunked = False
         self.no_body = False
@@ -220,7 +218,6 @@ class _Exchange:
         if self.no_body:
             self.chunked = False
         self.head = [block, b"transfer-encoding: chunked\r\n"] if self.chunked else [block]
-        self.status = status
         self.response_started = True
 
     def _body(self, body: bytes, more: bool) -> None:

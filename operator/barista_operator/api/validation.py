@@ -190,12 +190,18 @@ def _what_the_rule_reads(rule: str, value: Any, properties: dict[str, Any] | Non
     memo below hits for objects that differ only elsewhere (every Tenant has its own displayName). Only
     when every use of ``self`` is a field of the schema: a rule on ``self`` whole, or a macro on it
     (``self.all(...)``), gets the whole value."""
-    if not isinstance(value, dict) or not properties or _BARE_SELF.search(rule):
-        return value
-    fields = set(_SELF_FIELD.findall(rule))
-    if not fields <= properties.keys():
+    fields = _fields_read(rule)
+    if fields is None or not isinstance(value, dict) or not properties or not fields <= properties.keys():
         return value
     return {name: value[name] for name in fields if name in value}
+
+
+@lru_cache(maxsize=1024)
+def _fields_read(rule: str) -> frozenset[str] | None:
+    """The fields of ``self`` that ``rule`` reads; None when it uses ``self`` otherwise than ``self.<field>``."""
+    if _BARE_SELF.search(rule):
+        return None
+    return frozenset(_SELF_FIELD.findall(rule))
 
 
 _NAME_RULE = re.compile(r"^size\(self\.metadata\.name\) <= (\d+) && self\.metadata\.name\.matches\('(.+)'\)$")

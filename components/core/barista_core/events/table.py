@@ -22,6 +22,7 @@ EVENT_COLUMNS = (
     ("context", "String"),
 )
 EVENT_COLUMN_NAMES = [name for name, _ in EVENT_COLUMNS]
+EVENT_COLUMN_TYPES = [kind for _, kind in EVENT_COLUMNS]
 #: the retention of a table made by :func:`ensure_events_table` without one (a Sink sets its own)
 DEFAULT_TTL_DAYS = 365
 

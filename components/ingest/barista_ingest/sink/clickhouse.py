@@ -43,7 +43,7 @@ from clickhouse_connect.driver.exceptions import (
 )
 
 from barista_core.events import decode_events, parse_timestamp_ms
-from barista_core.events.table import EVENT_COLUMNS, ensure_events_table
+from barista_core.events.table import EVENT_COLUMN_NAMES, EVENT_COLUMN_TYPES, EVENT_COLUMNS, ensure_events_table
 from barista_core.logging import get_logger
 from barista_ingest import metrics
 from barista_ingest.sink.model import Batch, WriteError
@@ -51,8 +51,8 @@ from barista_ingest.sink.model import Batch, WriteError
 log = get_logger(__name__)
 
 COLUMNS = EVENT_COLUMNS
-COLUMN_NAMES = [name for name, _ in COLUMNS]
-COLUMN_TYPES = [kind for _, kind in COLUMNS]
+COLUMN_NAMES = EVENT_COLUMN_NAMES
+COLUMN_TYPES = EVENT_COLUMN_TYPES
 #: Server error codes that mean "this data cannot be inserted" (retrying the same rows is pointless).
 _DATA_ERROR_CODES = {6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 173, 395}
 _CODE = re.compile(r"Code: (\d+)")
