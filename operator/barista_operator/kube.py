@@ -10,7 +10,6 @@ Bodies are never logged: a tenant's credentials Secret passes through this modul
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 import kopf
+import orjson
 
 from barista_operator.api import KINDS
 
@@ -208,7 +208,7 @@ class KubeClient:
             session = await self._open()
             assert self._info is not None
             url = self._info.server.rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
-            data = None if body is None else json.dumps(body, separators=(",", ":"))
+            data = None if body is None else orjson.dumps(body)
             headers = {"Content-Type": content_type} if data is not None else None
             self.calls += 1
             try:
@@ -220,7 +220,7 @@ class KubeClient:
                     payload = await r.read()
                     if r.status >= 400:
                         raise _error(r.status, payload, method, path)
-                    return json.loads(payload) if payload else None
+                    return orjson.loads(payload) if payload else None
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise ApiError(
                     0, type(exc).__name__, str(exc) or "connection failed", method=method, path=path
@@ -288,7 +288,7 @@ class KubeClient:
 def _error(status: int, payload: bytes, method: str, path: str) -> ApiError:
     reason, message = "", ""
     try:
-        doc = json.loads(payload)
+        doc = orjson.loads(payload)
         reason, message = str(doc.get("reason", "")), str(doc.get("message", ""))
     except (ValueError, AttributeError):
         message = payload[:300].decode(errors="replace")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import psycopg
 import pytest
@@ -102,6 +103,20 @@ async def test_api_keys_are_stored_hashed_and_cascade(pool):
     assert await delete_tenant(pool, "acme")
     assert await find_api_key(pool, key.key_id) is None
     assert not await delete_tenant(pool, "acme")
+
+
+async def test_a_tenant_and_its_key_are_written_in_one_transaction(pool):
+    key = generate_api_key()
+    await upsert_tenant(pool, record(), api_key=key, key_label="operator")
+    await upsert_tenant(pool, record(), api_key=key, key_label="operator")  # idempotent
+    found = await find_api_key(pool, key.key_id)
+    assert found is not None and found.tenant == "acme" and secret_matches(key.secret, found.secret_hash)
+
+    refused = dataclasses.replace(generate_api_key(), key_id="not-a-key-id")  # the key's CHECK fails
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await upsert_tenant(pool, record("globex"), api_key=refused)
+    assert await get_tenant(pool, "globex") is None  # the tenant row went with it
+    assert [t.name for t in await list_tenants(pool)] == ["acme"]  # and the pooled connection still works
 
 
 async def test_changes_are_announced(pool, pg_url):

@@ -56,6 +56,7 @@ class Harness:
         self, plan: Plan = Plan.PAID, *, name: str | None = None, limits: dict[str, int] | None = None
     ) -> TenantHandle:
         name = name or "t-" + uuid.uuid4().hex[:10]
+        key = generate_api_key()
         await registry.upsert_tenant(
             self.pool,
             registry.TenantRecord(
@@ -65,9 +66,8 @@ class Harness:
                 limits=effective_limits(plan, limits),
                 features=effective_features(plan),
             ),
+            api_key=key,
         )
-        key = generate_api_key()
-        await registry.register_api_key(self.pool, name, key)
         return TenantHandle(name, key, plan)
 
     async def token(self, tenant: TenantHandle) -> str:

@@ -78,14 +78,14 @@ class World:
         if events_per_second is None and plan == Plan.PAID:
             events_per_second = 10_000_000  # PAID limits are uncapped: "no limit" for tests that are not about it
         limits = effective_limits(plan, {"eventsPerSecond": events_per_second} if events_per_second else None)
+        key = generate_api_key()
         await registry.upsert_tenant(
             self.pool,
             registry.TenantRecord(
                 name=name, display_name=name, plan=plan, limits=limits, features=plan_spec(plan).features
             ),
+            api_key=key,
         )
-        key = generate_api_key()
-        await registry.register_api_key(self.pool, name, key)
         tenant = Tenant(name, key)
         self.tenants.append(tenant)
         return tenant

@@ -93,34 +93,47 @@ async def ensure_registry(pool: AsyncConnectionPool) -> None:
     await migrate_postgres(pool, "registry", MIGRATIONS)
 
 
-async def upsert_tenant(pool: AsyncConnectionPool, record: TenantRecord) -> None:
+_UPSERT_TENANT = """
+    INSERT INTO barista.tenants (name, display_name, plan, tenancy, limits, features, state, generation)
+    VALUES (%(name)s, %(display_name)s, %(plan)s, %(tenancy)s, %(limits)s, %(features)s, %(state)s, %(generation)s)
+    ON CONFLICT (name) DO UPDATE SET
+        display_name = EXCLUDED.display_name, plan = EXCLUDED.plan, tenancy = EXCLUDED.tenancy,
+        limits = EXCLUDED.limits, features = EXCLUDED.features, state = EXCLUDED.state,
+        generation = EXCLUDED.generation, updated_at = now()
+    WHERE (barista.tenants.display_name, barista.tenants.plan, barista.tenants.tenancy, barista.tenants.limits,
+           barista.tenants.features, barista.tenants.state, barista.tenants.generation)
+          IS DISTINCT FROM
+          (EXCLUDED.display_name, EXCLUDED.plan, EXCLUDED.tenancy, EXCLUDED.limits, EXCLUDED.features,
+           EXCLUDED.state, EXCLUDED.generation)
+"""
+_INSERT_API_KEY = (
+    "INSERT INTO barista.api_keys (key_id, tenant, secret_hash, label) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (key_id) DO NOTHING"
+)
+
+
+async def upsert_tenant(
+    pool: AsyncConnectionPool, record: TenantRecord, *, api_key: ApiKey | None = None, key_label: str = ""
+) -> None:
+    """Create or update the tenant's row; with ``api_key``, also store its hash (as :func:`register_api_key`)
+    in the same transaction, sent in one round trip."""
+    params = {
+        "name": record.name,
+        "display_name": record.display_name,
+        "plan": record.plan.value,
+        "tenancy": record.tenancy,
+        "limits": Jsonb(record.limits.to_camel()),
+        "features": sorted(f.value for f in record.features),
+        "state": record.state,
+        "generation": record.generation,
+    }
     async with pool.connection() as conn:
-        await conn.execute(
-            """
-            INSERT INTO barista.tenants (name, display_name, plan, tenancy, limits, features, state, generation)
-            VALUES (%(name)s, %(display_name)s, %(plan)s, %(tenancy)s, %(limits)s, %(features)s, %(state)s,
-                    %(generation)s)
-            ON CONFLICT (name) DO UPDATE SET
-                display_name = EXCLUDED.display_name, plan = EXCLUDED.plan, tenancy = EXCLUDED.tenancy,
-                limits = EXCLUDED.limits, features = EXCLUDED.features, state = EXCLUDED.state,
-                generation = EXCLUDED.generation, updated_at = now()
-            WHERE (barista.tenants.display_name, barista.tenants.plan, barista.tenants.tenancy, barista.tenants.limits,
-                   barista.tenants.features, barista.tenants.state, barista.tenants.generation)
-                  IS DISTINCT FROM
-                  (EXCLUDED.display_name, EXCLUDED.plan, EXCLUDED.tenancy, EXCLUDED.limits, EXCLUDED.features,
-                   EXCLUDED.state, EXCLUDED.generation)
-            """,
-            {
-                "name": record.name,
-                "display_name": record.display_name,
-                "plan": record.plan.value,
-                "tenancy": record.tenancy,
-                "limits": Jsonb(record.limits.to_camel()),
-                "features": sorted(f.value for f in record.features),
-                "state": record.state,
-                "generation": record.generation,
-            },
-        )
+        if api_key is None:
+            await conn.execute(_UPSERT_TENANT, params)
+            return
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute(_UPSERT_TENANT, params)
+            await conn.execute(_INSERT_API_KEY, (api_key.key_id, record.name, api_key.secret_hash, key_label))
 
 
 async def get_tenant(pool: AsyncConnectionPool, name: str) -> TenantRecord | None:
@@ -155,11 +168,7 @@ async def delete_tenant(pool: AsyncConnectionPool, name: str) -> bool:
 async def register_api_key(pool: AsyncConnectionPool, tenant: str, key: ApiKey, *, label: str = "") -> None:
     """Store the hash of ``key`` for ``tenant`` (idempotent; never stores the secret)."""
     async with pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO barista.api_keys (key_id, tenant, secret_hash, label) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (key_id) DO NOTHING",
-            (key.key_id, tenant, key.secret_hash, label),
-        )
+        await conn.execute(_INSERT_API_KEY, (key.key_id, tenant, key.secret_hash, label))
 
 
 async def find_api_key(pool: AsyncConnectionPool, key_id: str) -> ApiKeyRecord | None:

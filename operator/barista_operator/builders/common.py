@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from barista_core.errors import ConfigError
@@ -310,9 +311,9 @@ def render_env(settings: type[Any], values: Mapping[str, Any], *, secret_fields:
 
 
 def content_hash(value: Any) -> str:
-    """sha256 of the canonical JSON of ``value``."""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    """sha256 of the canonical JSON of ``value`` (sorted keys, no spaces, UTF-8)."""
+    data = value.encode() if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def stamp(manifests: list[Manifest]) -> list[Manifest]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from barista_core.naming import tenant_database, tenant_namespace
-from barista_core.registry import delete_tenant, register_api_key, upsert_tenant
+from barista_core.registry import delete_tenant, upsert_tenant
 from barista_operator import labels as L
 from barista_operator.api import TENANT, TenantSpec
 from barista_operator.builders.common import CREDENTIALS_SECRET
@@ -206,8 +206,7 @@ async def _apply_rest(
 
 
 async def _register(pool: Any, record: Any, credentials: TenantCredentials) -> None:
-    await upsert_tenant(pool, record)
-    await register_api_key(pool, record.name, credentials.api_key, label="operator")
+    await upsert_tenant(pool, record, api_key=credentials.api_key, key_label="operator")
 
 
 async def finalize_tenant(rt: Runtime, body: Mapping[str, Any]) -> list[str]:
