@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from barista_scoring.features import (
     _ANY_TEMPLATE,
+    _GENERIC_WORDS,
     _TEMPLATE_LABELS,
     COLUMNS,
     analyse_name,
@@ -90,6 +93,25 @@ def test_template_pre_check_agrees_with_the_templates(handle: str) -> None:
     assert read_handle(handle).template == expected
 
 
+_HANDLE_PIECES = st.one_of(
+    st.sampled_from(_GENERIC_WORDS),
+    st.text("abcxyz", min_size=1, max_size=4),
+    st.text("0123456789", min_size=1, max_size=8),
+    st.sampled_from(("", ".", "_", "..")),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_HANDLE_PIECES, max_size=8).map("".join))
+def test_template_pre_check_never_misses_a_template(handle: str) -> None:
+    expected = None
+    text = handle.strip().lstrip("@").lower()
+    found = _ANY_TEMPLATE.match(text)
+    if found is not None and found.lastgroup:
+        expected = _TEMPLATE_LABELS[found.lastgroup]
+    assert read_handle(handle).template == expected
+
+
 def test_long_digit_run_without_a_template() -> None:
     result = handle_pattern(read_handle("rahul.k83746"))
     assert result.columns[2] == 0.0 and result.value == 0.5 and "5-digit run" in result.reason
@@ -119,6 +141,14 @@ def test_gibberish_separates_random_letters_from_names(scorer: Scorer) -> None:
     assert random_letters.value > name_like.value + 1.0
     assert "random" in random_letters.reason and "like names" in name_like.reason
     assert handle_gibberish(read_handle("ab12"), scorer.bigrams).value is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=100), max_size=6), max_size=30))
+def test_gibberish_of_a_batch_is_the_same_floats_as_one_by_one(scorer: Scorer, word_lists: list[list[str]]) -> None:
+    many = scorer.bigrams.bits_per_letter_many(word_lists)
+    one_by_one = [scorer.bigrams.bits_per_letter(words) for words in word_lists]
+    assert [repr(x) for x in many] == [repr(x) for x in one_by_one]  # repr: nan == nan, and the exact float
 
 
 # -- graph -------------------------------------------------------------------------------------------

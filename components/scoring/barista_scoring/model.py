@@ -115,14 +115,25 @@ class Model:
 
     def contributions(self, x: FloatArray) -> FloatArray:
         """Per-feature contributions to the logit, shape (n, len(FEATURES))."""
-        weighted = self.standardise(x) * self.weights
-        out = np.zeros((x.shape[0], len(FEATURES)))
+        return self._contributions(self.standardise(x))
+
+    def probabilities(self, x: FloatArray) -> FloatArray:
+        return self._probabilities(self.standardise(x))
+
+    def contributions_and_probabilities(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """:meth:`contributions` and :meth:`probabilities` of ``x``, standardising it once."""
+        z = self.standardise(x)
+        return self._contributions(z), self._probabilities(z)
+
+    def _contributions(self, z: FloatArray) -> FloatArray:
+        weighted = z * self.weights
+        out = np.zeros((z.shape[0], len(FEATURES)))
         for column, feature in enumerate(_FEATURE_OF_COLUMN):  # left to right: the same sums every time
             out[:, feature] += weighted[:, column]
         return out
 
-    def probabilities(self, x: FloatArray) -> FloatArray:
-        logit = self.intercept + self.standardise(x) @ self.weights
+    def _probabilities(self, z: FloatArray) -> FloatArray:
+        logit = self.intercept + z @ self.weights
         return 1.0 / (1.0 + np.exp(-logit))
 
     def confidence(self, available: npt.NDArray[np.bool_]) -> FloatArray:

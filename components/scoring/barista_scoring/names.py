@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import repeat
 from typing import NamedTuple
 
-from barista_scoring.romanise import phonetic_keys, romanise
+from barista_scoring.romanise import cached_phonetic_key, romanise
 from barista_scoring.script import BRAHMIC_BASE, MATCHABLE_SCRIPTS, Script, char_script
 
 #: Longer names are cut (a name field is at most 30-64 characters on every platform we read).
@@ -86,10 +87,21 @@ _MATCHABLE = frozenset(MATCHABLE_SCRIPTS)
 def split_words(text: str) -> list[tuple[str, Script]]:
     """Words with their scripts: a change of script, a space, punctuation, digits or emoji ends a word."""
     if text.isascii():
-        return [(word, _LATIN) for word in _ASCII_WORDS.findall(text)]
+        return [(word, _LATIN) for word in _ascii_words(text)]
+    # No word contains white space (none of _RUNS' classes does), so the text's words are its chunks'
+    # words; chunks ("Kumar", "कुमार", "🙏") repeat across names far more than whole names do.
+    words: list[tuple[str, Script]] = []
+    for chunk in text.split():
+        words += _chunk_words(chunk)
+    return words
+
+
+@lru_cache(maxsize=65_536)
+def _chunk_words(chunk: str) -> tuple[tuple[str, Script], ...]:
+    """:func:`split_words` of text without white space (cached)."""
     words: list[tuple[str, Script]] = []
     script_of = _SCRIPT_OF_GROUP
-    for match in _RUNS.finditer(text):
+    for match in _RUNS.finditer(chunk):
         script = script_of[match.lastgroup or "OTHER"]
         word = match.group()
         if script is _URDU:
@@ -97,7 +109,15 @@ def split_words(text: str) -> list[tuple[str, Script]]:
             if not word:
                 continue
         words.append((word, script))
-    return words
+    return tuple(words)
+
+
+def _ascii_words(text: str) -> list[str]:
+    """The runs of ASCII letters of ASCII ``text``."""
+    words = text.split()
+    if "".join(words).isalpha():  # letters and spaces only (most names): the chunks are the words
+        return words
+    return _ASCII_WORDS.findall(text)
 
 
 @lru_cache(maxsize=131_072)
@@ -107,10 +127,16 @@ def read_token(word: str, script: Script) -> TokenReading | None:
     if not variants:
         return None
     keyed: dict[str, str] = {}
-    for key, variant in zip(phonetic_keys(variants), variants, strict=True):
+    for key, variant in zip(map(cached_phonetic_key, variants), variants, strict=True):
         keyed.setdefault(key, variant)
     handle_keys = tuple((key, spelling) for key, spelling in list(keyed.items())[:HANDLE_KEYS] if len(key) >= 2)
-    return TokenReading(word, script, variants, tuple(keyed), tuple(keyed.values()), handle_keys)
+    fields = (word, script, variants, tuple(keyed), tuple(keyed.values()), handle_keys)
+    return tuple.__new__(TokenReading, fields)  # TokenReading(*fields) without its Python-level __new__
+
+
+def clear_caches() -> None:
+    read_token.cache_clear()
+    _chunk_words.cache_clear()
 
 
 def read_name(text: str) -> NameReading:
@@ -119,11 +145,12 @@ def read_name(text: str) -> NameReading:
     if truncated:
         text = text[:MAX_NAME_CHARS]
     if text.isascii():  # the common case, in short: Latin words only
-        words = _ASCII_WORDS.findall(text)
-        tokens = tuple([read_token(word, _LATIN) for word in words[:MAX_WORDS]])
+        words = _ascii_words(text)
+        tokens = tuple(map(read_token, words[:MAX_WORDS], repeat(_LATIN)))
         if None in tokens:  # cannot happen (ASCII letters always fold to something); kept for safety
             tokens = tuple(t for t in tokens if t is not None)
-        return NameReading(text, tokens, _LATIN if words else _NONE, False, 0, truncated)  # type: ignore[arg-type]
+        # tuple.__new__: the NamedTuple without its Python-level __new__ (half the cost, the same object)
+        return tuple.__new__(NameReading, (text, tokens, _LATIN if words else _NONE, False, 0, truncated))
     tokens_list: list[TokenReading] = []
     unreadable = 0
     letters: dict[Script, int] = {}

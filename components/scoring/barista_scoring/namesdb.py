@@ -70,6 +70,12 @@ class NameMatch(NamedTuple):
 
 NO_MATCH = NameMatch(MatchKind.NONE, "", 0.0)
 
+#: Read per look-up, as module constants: on Python 3.11 ``MatchKind.X`` and ``Script.X`` go through
+#: ``EnumType.__getattr__``, about ten times the cost of reading a global.
+_EXACT, _OTHER_ROLE, _PHONETIC = MatchKind.EXACT, MatchKind.OTHER_ROLE, MatchKind.PHONETIC
+_SKELETON, _FUZZY = MatchKind.SKELETON, MatchKind.FUZZY
+_URDU = Script.URDU
+
 
 class NameRecord(NamedTuple):
     weight: int
@@ -164,27 +170,27 @@ class NamesDB:
         return hit
 
     def _match(self, token: TokenReading, role: Role) -> NameMatch:
-        if token.script is Script.URDU:  # no short vowels written: restore them from the DB first
+        if token.script is _URDU:  # no short vowels written: restore them from the DB first
             restored = self.restore(token)
             if restored:
-                return self._found(MatchKind.SKELETON, restored[0])
+                return self._found(_SKELETON, restored[0])
             return NO_MATCH
         wanted = self.first if role == "first" else self.last
         for variant in token.variants:
             if variant in wanted:
-                return self._found(MatchKind.EXACT, variant)
+                return self._found(_EXACT, variant)
         for variant in token.variants:
             if variant in self.records and len(variant) > 1:
-                return self._found(MatchKind.OTHER_ROLE, variant)
+                return self._found(_OTHER_ROLE, variant)
         for key in token.keys:
             name = self.by_key.get(key)
             if name is not None and len(key) > 1:
-                return self._found(MatchKind.PHONETIC, name)
+                return self._found(_PHONETIC, name)
         key = token.keys[0] if token.keys else ""
         if len(key) >= 4:
             name = self.fuzzy(key)
             if name:
-                return self._found(MatchKind.FUZZY, name)
+                return self._found(_FUZZY, name)
         return NO_MATCH
 
     def _found(self, kind: MatchKind, name: str) -> NameMatch:
@@ -213,7 +219,8 @@ class NamesDB:
             for name, closeness, _ in process.extract(variant, candidates, scorer=fuzz.ratio, limit=10):
                 record = self.records[name]
                 score = closeness + 15 * (record.arabia + record.india > 0) + record.weight
-                scored[name] = max(scored.get(name, 0.0), score)
+                best = scored.get(name, 0.0)
+                scored[name] = score if score > best else best  # max(best, score), without the builtin's call
         return sorted(scored, key=scored.__getitem__, reverse=True)[:5]
 
     def fuzzy(self, key: str) -> str:
@@ -242,7 +249,7 @@ class NamesDB:
         if masks is not None:
             most = int((1 - FUZZY_CUTOFF / 100) * (2 * len(key) + 1)) + 1
             differ = _popcount(masks ^ np.uint64(letter_mask(key)))
-            candidates = [candidates[i] for i in np.flatnonzero(differ <= most).tolist()]
+            candidates = [candidates[i] for i in (differ <= most).nonzero()[0].tolist()]
         if not candidates:
             return ""
         best = process.extractOne(key, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)

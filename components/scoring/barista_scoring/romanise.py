@@ -120,10 +120,17 @@ _TIPPI, _ADDAK, _IRI, _URA = 0x70, 0x71, 0x72, 0x73  # Gurmukhi
 _CHILLU = {0x7A: 0x23, 0x7B: 0x28, 0x7C: 0x30, 0x7D: 0x32, 0x7E: 0x33, 0x7F: 0x15, 0x54: 0x2E, 0x55: 0x2F,
            0x56: 0x34, 0x4E: 0x30}  # fmt: skip
 
+#: Scripts read once per letter or word, as module constants: on Python 3.11 ``Script.X`` goes through
+#: ``EnumType.__getattr__``, about ten times the cost of reading a global.
+_LATIN_SCRIPT, _URDU_SCRIPT, _BENGALI = Script.LATIN, Script.URDU, Script.BENGALI
+_TAMIL, _MALAYALAM = Script.TAMIL, Script.MALAYALAM
+
 _NORTH = frozenset({Script.DEVANAGARI, Script.BENGALI, Script.GURMUKHI, Script.GUJARATI, Script.ORIYA})
 _EASTERN = frozenset({Script.BENGALI, Script.ORIYA})
 #: Scripts whose word-final anusvara is said "m"
 _FINAL_M = frozenset({Script.MALAYALAM, Script.TAMIL, Script.TELUGU, Script.KANNADA})
+#: Scripts that say a word's final inherent vowel (రామ → "rama")
+_SOUTH = frozenset({Script.TELUGU, Script.KANNADA, Script.MALAYALAM, Script.TAMIL})
 
 
 @dataclass(slots=True)
@@ -198,7 +205,7 @@ def _aksharas(tokens: list[tuple[str, int]]) -> list[_Akshara]:
                 current.consonants.append(value)  # conjunct: C + virama + C
                 current.vowel = None
             else:
-                current = _Akshara([value], geminate_next=False)
+                current = _Akshara([value])
                 if geminate and result:
                     result[-1].geminate_next = True
                 result.append(current)
@@ -256,6 +263,16 @@ def _vowel_alts(vowel: int, *, final: bool, script: Script) -> Alt:
     return (("au", 0), ("ou", 1), ("o", 2))
 
 
+#: _vowel_alts by (vowel, final, eastern script or not: all it reads of the script), one look-up per
+#: syllable instead of a call.
+_VOWEL_ALTS = {
+    (vowel, final, eastern): _vowel_alts(vowel, final=final, script=Script.BENGALI if eastern else Script.DEVANAGARI)
+    for vowel in range(_AU + 1)
+    for final in (False, True)
+    for eastern in (False, True)
+}
+
+
 def _cluster_alts(
     cons: list[int], *, script: Script, prev_vowel: bool, initial: bool, final: bool = False
 ) -> list[Alt]:
@@ -274,17 +291,20 @@ def _cluster_alts(
             i += 2
             continue
         if c == 0x31 and nxt == 0x31:  # Tamil ற்ற / Malayalam റ്റ
-            out.append((("tt", 0), ("t", 1)) if script is Script.MALAYALAM else (("tr", 0), ("tt", 1), ("rr", 2)))
+            out.append((("tt", 0), ("t", 1)) if script is _MALAYALAM else (("tr", 0), ("tt", 1), ("rr", 2)))
             i += 2
             continue
         if c in (0x28, 0x29) and nxt == 0x31:  # ன்ற / ന്റ
-            out.append((("nt", 0), ("nd", 1)) if script is Script.MALAYALAM else (("ndr", 0), ("nr", 1)))
+            out.append((("nt", 0), ("nd", 1)) if script is _MALAYALAM else (("ndr", 0), ("nr", 1)))
             i += 2
             continue
-        alts = _consonant_alts(c, script=script, at_start=initial and i == 0, prev_vowel=prev_vowel and i == 0,
-                               after=cons[i - 1] if i else None, final=final and nxt is None)  # fmt: skip
+        if c in _SCRIPT_SPECIFIC:
+            alts = _consonant_alts(c, script=script, at_start=initial and i == 0, prev_vowel=prev_vowel and i == 0,
+                                   after=cons[i - 1] if i else None, final=final and nxt is None)  # fmt: skip
+        else:  # the same in every script (most letters): no call
+            alts = _CONSONANTS[c]
         if nxt == c:  # doubled letter: "kk", "nn"; aspirates are mostly written once: "karthik", "ajith"
-            if script is Script.TAMIL and c == 0x1A:
+            if script is _TAMIL and c == 0x1A:
                 out.append((("ch", 0), ("cch", 1), ("chch", 2)))
             else:
                 first = alts[0][0]
@@ -310,15 +330,15 @@ def _consonant_alts(
 ) -> Alt:
     if c not in _SCRIPT_SPECIFIC:
         return _CONSONANTS[c]
-    if script is Script.TAMIL:
+    if script is _TAMIL:
         tamil = _tamil_consonant(c, at_start=at_start, prev_vowel=prev_vowel and not final, after=after)
         if tamil is not None:
             return tamil
-    if script in (Script.TAMIL, Script.MALAYALAM) and c == 0x24:  # த / ത: "th"
+    if (script is _TAMIL or script is _MALAYALAM) and c == 0x24:  # த / ത: "th"
         return (("th", 0), ("t", 1), ("d", 2))
     if script in _EASTERN and c == 0x2C:  # ব / ବ: b, sometimes v
         return (("b", 0), ("v", 1))
-    if script is Script.BENGALI and c == 0x2D:  # ভ: bh, and v in names (sourav, gourav)
+    if script is _BENGALI and c == 0x2D:  # ভ: bh, and v in names (sourav, gourav)
         return (("bh", 0), ("v", 1), ("b", 2))
     return _CONSONANTS[c]
 
@@ -371,15 +391,19 @@ def _brahmic_segments(token: str, script: Script) -> list[Alt]:
     if not aks:
         return []
     deleted = _schwa_deleted(aks, script)
-    south_keeps_final = script in (Script.TELUGU, Script.KANNADA, Script.MALAYALAM, Script.TAMIL)
+    south_keeps_final = script in _SOUTH
+    eastern = script in _EASTERN
     segments: list[Alt] = []
     for i, ak in enumerate(aks):
         final = i == len(aks) - 1
         prev_vowel = i > 0 and aks[i - 1].vowel != -1
         if ak.consonants:
-            cluster = _cluster_alts(
-                ak.consonants, script=script, prev_vowel=prev_vowel, initial=i == 0, final=final and ak.vowel == -1
-            )
+            if len(ak.consonants) == 1 and ak.consonants[0] not in _SCRIPT_SPECIFIC:  # most syllables: no call
+                cluster = [_CONSONANTS[ak.consonants[0]]]
+            else:
+                cluster = _cluster_alts(
+                    ak.consonants, script=script, prev_vowel=prev_vowel, initial=i == 0, final=final and ak.vowel == -1
+                )
             if i > 0 and aks[i - 1].geminate_next:  # Gurmukhi addak: the next letter is doubled
                 spelled = cluster[0][0][0]
                 cluster[0] = ((spelled[:1] + spelled, 0), (spelled, 1))
@@ -390,7 +414,7 @@ def _brahmic_segments(token: str, script: Script) -> list[Alt]:
             if final and len(ak.consonants) == 1 and not ak.nasal:
                 if south_keeps_final:
                     segments.append((("a", 0), ("", 1)))
-                elif script in _EASTERN:
+                elif eastern:
                     segments.append((("", 0), ("a", 1), ("o", 2)))
                 else:
                     segments.append((("", 0), ("a", 1)))
@@ -399,9 +423,9 @@ def _brahmic_segments(token: str, script: Script) -> list[Alt]:
             elif deleted[i]:
                 segments.append((("", 0), ("a", 1)))
             else:
-                segments.append(_vowel_alts(_A, final=final, script=script))
+                segments.append(_VOWEL_ALTS[_A, final, eastern])
         else:
-            segments.append(_vowel_alts(ak.vowel, final=final, script=script))
+            segments.append(_VOWEL_ALTS[ak.vowel, final, eastern])
         if ak.nasal:
             nxt = aks[i + 1] if i + 1 < len(aks) else None
             if ak.nasal == 2:
@@ -436,7 +460,7 @@ _URDU_HARAKAT = {"\u064e": "a", "\u0650": "i", "\u064f": "u"}
 
 
 def _urdu_segments(token: str) -> list[Alt]:
-    letters = [ch for ch in unicodedata.normalize("NFC", token) if char_script(ch) is Script.URDU]
+    letters = [ch for ch in unicodedata.normalize("NFC", token) if char_script(ch) is _URDU_SCRIPT]
     segments: list[Alt] = []
     for i, ch in enumerate(letters):
         first, last = i == 0, i == len(letters) - 1
@@ -469,6 +493,7 @@ def _expand(segments: list[Alt]) -> tuple[str, ...]:
     beam: dict[str, int] = {"": 0}
     #: spellings of the one-spelling, no-penalty segments since the last choice, not yet added to the beam
     pending = ""
+    most, too_much = _MAX_PENALTY, _MAX_PENALTY + 1
     for alts in segments:
         if len(alts) == 1 and alts[0][1] == 0:
             pending += alts[0][0]
@@ -479,15 +504,19 @@ def _expand(segments: list[Alt]) -> tuple[str, ...]:
             text += pending
             for spelling, extra in alts:
                 total = penalty + extra
-                if total <= _MAX_PENALTY:
+                if total <= most:
                     candidate = text + spelling
-                    if get(candidate, _MAX_PENALTY + 1) > total:
+                    if get(candidate, too_much) > total:
                         grown[candidate] = total
         pending = ""
         beam = dict(_cheapest(grown, _BEAM)) if len(grown) > _BEAM else grown
     # one more than kept: the empty spelling, if it is among them, is dropped
-    best = _cheapest(beam, MAX_VARIANTS + 1)
-    return tuple([text + pending for text, _ in best if text + pending])[:MAX_VARIANTS]
+    best = sorted(beam, key=beam.__getitem__)[: MAX_VARIANTS + 1]  # cheapest first, ties in insertion order
+    if pending:
+        best = [text + pending for text in best]
+    elif "" in best:
+        best.remove("")
+    return tuple(best[:MAX_VARIANTS])
 
 
 def _cheapest(spellings: dict[str, int], n: int) -> list[tuple[str, int]]:
@@ -517,10 +546,10 @@ def romanise_token(token: str, script: Script) -> tuple[str, ...]:
 
 def romanise(token: str, script: Script) -> tuple[str, ...]:
     """:func:`romanise_token` without its cache (for callers that cache their own results)."""
-    if script is Script.LATIN:
+    if script is _LATIN_SCRIPT:
         folded = fold_latin(token)
         return (folded,) if folded else ()
-    if script is Script.URDU:
+    if script is _URDU_SCRIPT:
         return _expand(_urdu_segments(token))
     if script in BRAHMIC_BASE:
         return _expand(_brahmic_segments(unicodedata.normalize("NFC", token), script))
@@ -538,27 +567,28 @@ _KEY_RE = re.compile("|".join(sorted(_KEY_MAP, key=len, reverse=True)))
 #: An "h" after a consonant (the "h" first, then the look-behind: the search skips to each "h" instead of
 #: trying the look-behind at every position).
 _KEY_H = re.compile(r"h(?<=[bcdfgjklmnpqrstvz]h)")
-#: The repeats of a letter after its first (removing them leaves one of each run; a plain-string
-#: replacement keeps ``sub`` in C, where a ``\\1`` template would call back into Python per match).
-_KEY_DOUBLE = re.compile(r"(?<=(.))\1+")
+#: Each letter followed by the same letter (removing them leaves one of each run; a plain-string
+#: replacement keeps ``sub`` in C, where a ``\\1`` template would call back into Python per match; a
+#: look-ahead is tried faster than a look-behind).
+_KEY_DOUBLE = re.compile(r"(.)(?=\1)")
 
 
 def phonetic_key(latin: str) -> str:
     """Fold spelling variation of a lowercase ASCII string: suresh, sooresh, sures → "sures"."""
     text = _KEY_RE.sub(_key_of_match, latin)
-    text = _KEY_H.sub("", text)
+    if "h" in text:  # most keys have none left: skip the pattern's call
+        text = _KEY_H.sub("", text)
     return _KEY_DOUBLE.sub("", text)
 
 
-def phonetic_keys(words: tuple[str, ...] | list[str]) -> list[str]:
-    """:func:`phonetic_key` of each word, in one pass of each pattern over the words joined by newlines
-    (no pattern matches across a newline: ``.`` does not match it and it is not a consonant), which
-    costs about half as much as one call per word."""
-    if len(words) < 2 or any("\n" in word for word in words):
-        return [phonetic_key(word) for word in words]
-    text = _KEY_RE.sub(_key_of_match, "\n".join(words))
-    text = _KEY_H.sub("", text)
-    return _KEY_DOUBLE.sub("", text).split("\n")
+#: :func:`phonetic_key`, cached: the same spellings come back from handles and from the romanisations of
+#: names in every script ("suresh" from सुरेश, சுரேஷ், Suresh and suresh_92).
+cached_phonetic_key = lru_cache(maxsize=131_072)(phonetic_key)
+
+
+def clear_caches() -> None:
+    romanise_token.cache_clear()
+    cached_phonetic_key.cache_clear()
 
 
 def _key_of_match(match: re.Match[str]) -> str:
@@ -570,5 +600,5 @@ _VOWELS = re.compile(r"[aeiou]")
 
 def skeleton(latin: str) -> str:
     """Folded consonants only, for scripts that do not write short vowels: muhammad, mhmd → "mhmd"."""
-    text = _KEY_RE.sub(lambda m: _KEY_MAP[m.group()], latin)
+    text = _KEY_RE.sub(_key_of_match, latin)
     return _KEY_DOUBLE.sub("", _VOWELS.sub("", text))

@@ -11,9 +11,11 @@ per profile.
 
 from __future__ import annotations
 
+import struct
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import starmap
 
 import numpy as np
 
@@ -28,8 +30,10 @@ from barista_scoring.features import (
     availability,
     completeness,
     graph_ratios,
+    graph_reason,
     handle_gibberish,
     handle_pattern,
+    handle_pattern_reason,
     model_row,
     name_handle_agreement,
     names_db_match,
@@ -41,6 +45,8 @@ from barista_scoring.profile import Profile
 from barista_scoring.script import Script
 
 N_COLUMNS = sum(len(c) for c in COLUMNS.values())
+#: One model row as doubles in the machine's byte order (numpy's float64).
+_ROW = struct.Struct(f"{N_COLUMNS}d")
 _NAME_CACHE_LIMIT = 200_000
 
 
@@ -92,14 +98,13 @@ class Scorer:
 
     def clear_caches(self) -> None:
         """Forget every cached name, token and handle word (this scorer's and the process-wide ones)."""
-        from barista_scoring import features, names, romanise
+        from barista_scoring import names, romanise
 
         self._names.clear()
         self.db.clear_cache()
         self.bigrams.word_bits.cache_clear()
-        romanise.romanise_token.cache_clear()
-        names.read_token.cache_clear()
-        features.clear_caches()
+        romanise.clear_caches()
+        names.clear_caches()
 
     def analyse_name(self, full_name: str) -> NameAnalysis:
         hit = self._names.get(full_name)
@@ -128,38 +133,34 @@ class Scorer:
 
     def _reason(self, j: int, profile: Profile, name: NameAnalysis | None, handle: HandleInfo) -> str:
         """The reason of feature ``j`` (an index into FEATURES) alone."""
+        if j == 4:
+            return graph_reason(profile.follower_count, profile.following_count, profile.post_count)
+        if j == 2:
+            return handle_pattern_reason(handle)
         if j == 0:
             return name_handle_agreement(name, handle).reason
         if j == 1:
             return names_db_match(name).reason
-        if j == 2:
-            return handle_pattern(handle).reason
         if j == 3:
             return handle_gibberish(handle, self.bigrams).reason
-        if j == 4:
-            return graph_ratios(profile.follower_count, profile.following_count, profile.post_count).reason
         return completeness(profile).reason
 
     def rows(self, profiles: Sequence[Profile]) -> tuple[np.ndarray, list[NameAnalysis | None], list[HandleInfo]]:
         """The model's inputs (n x columns; ``nan`` = unknown), with each profile's name analysis and handle."""
-        values: list[float] = []
+        handles = [read_handle(profile.handle) for profile in profiles]
         names: list[NameAnalysis | None] = []
-        handles: list[HandleInfo] = []
         cache = self._names
-        bigrams = self.bigrams
         for profile in profiles:
-            handle = read_handle(profile.handle)
             full_name = profile.full_name
             if full_name is None:
-                name = None
+                names.append(None)
             else:
                 name = cache.get(full_name)
-                if name is None:
-                    name = self.analyse_name(full_name)
-            values += model_row(profile, name, handle, bigrams)
-            names.append(name)
-            handles.append(handle)
-        return np.fromiter(values, np.float64, len(values)).reshape(len(profiles), N_COLUMNS), names, handles
+                names.append(name if name is not None else self.analyse_name(full_name))
+        bits = self.bigrams.bits_per_letter_many([handle.words for handle in handles])
+        # each row packed as doubles in one C call: a third of the cost of np.fromiter's float-by-float path
+        packed = bytearray().join(starmap(_ROW.pack, map(model_row, profiles, names, handles, bits)))
+        return np.frombuffer(packed, np.float64).reshape(len(profiles), N_COLUMNS), names, handles
 
     def matrix(
         self, profiles: Sequence[Profile]
@@ -178,8 +179,7 @@ class Scorer:
         """
         x, names, handles = self.rows(profiles)
         model = self.model
-        contributions = model.contributions(x)
-        probabilities = model.probabilities(x)
+        contributions, probabilities = model.contributions_and_probabilities(x)
         confidences = model.confidence(availability(x))
         labels = model.thresholds.labels(probabilities, confidences)
         towards_fake = probabilities >= model.thresholds.decision
@@ -194,8 +194,7 @@ class Scorer:
             return []
         x, available, all_results, scripts = self.matrix(profiles)
         model = self.model
-        contributions = model.contributions(x)
-        probabilities = model.probabilities(x)
+        contributions, probabilities = model.contributions_and_probabilities(x)
         confidences = model.confidence(available)
         labels = model.thresholds.labels(probabilities, confidences)
         scores: list[Score] = []
