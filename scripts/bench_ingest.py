@@ -753,19 +753,19 @@ def main() -> None:
     nop.add_argument("--port", type=int)
     args = parser.parse_args()
     if args.internal == "_client":
-        from barista_ingest.tuning import tune_process
+        from barista_core.tuning import tune_process
 
         tune_process()  # the same for every process of the run, the raw baselines included
         asyncio.run(client_main(args))
         return
     if args.internal == "_nop_server":
-        from barista_ingest.tuning import tune_process
+        from barista_core.tuning import tune_process
 
         tune_process()
         nop_server_main(args.port)
         return
     from barista_core.logging import configure_logging
-    from barista_ingest.tuning import tune_process
+    from barista_core.tuning import tune_process
 
     tune_process()  # as barista-ingest does at start-up: this process runs the sinker
     configure_logging("WARNING", "console")

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from barista_core.events import BatchResult, EventStatus, EventStatusCode
 from barista_core.proto import events_pb2
+from barista_core.tuning import tune_process
 from barista_ingest.convert import event_from_proto, events_from_proto, result_to_bytes, result_to_proto
-from barista_ingest.tuning import tune_process
 
 statuses = st.builds(
     EventStatus,

@@ -110,14 +110,22 @@ _INSERT_API_KEY = (
     "INSERT INTO barista.api_keys (key_id, tenant, secret_hash, label) VALUES (%s, %s, %s, %s) "
     "ON CONFLICT (key_id) DO NOTHING"
 )
+# One statement, so one round trip and one transaction: the key's row is checked against the tenant's
+# (foreign key) at the end of the statement, when the tenant's row is there.
+_UPSERT_TENANT_AND_KEY = f"""
+    WITH tenant AS ({_UPSERT_TENANT})
+    INSERT INTO barista.api_keys (key_id, tenant, secret_hash, label)
+    VALUES (%(key_id)s, %(name)s, %(secret_hash)s, %(key_label)s)
+    ON CONFLICT (key_id) DO NOTHING
+"""
 
 
 async def upsert_tenant(
     pool: AsyncConnectionPool, record: TenantRecord, *, api_key: ApiKey | None = None, key_label: str = ""
 ) -> None:
     """Create or update the tenant's row; with ``api_key``, also store its hash (as :func:`register_api_key`)
-    in the same transaction, sent in one round trip."""
-    params = {
+    in the same statement."""
+    params: dict[str, Any] = {
         "name": record.name,
         "display_name": record.display_name,
         "plan": record.plan.value,
@@ -127,13 +135,10 @@ async def upsert_tenant(
         "state": record.state,
         "generation": record.generation,
     }
+    if api_key is not None:
+        params.update(key_id=api_key.key_id, secret_hash=api_key.secret_hash, key_label=key_label)
     async with pool.connection() as conn:
-        if api_key is None:
-            await conn.execute(_UPSERT_TENANT, params)
-            return
-        async with conn.pipeline(), conn.transaction():
-            await conn.execute(_UPSERT_TENANT, params)
-            await conn.execute(_INSERT_API_KEY, (api_key.key_id, record.name, api_key.secret_hash, key_label))
+        await conn.execute(_UPSERT_TENANT if api_key is None else _UPSERT_TENANT_AND_KEY, params)
 
 
 async def get_tenant(pool: AsyncConnectionPool, name: str) -> TenantRecord | None:

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     modes.add_parser("serve", help="run the gRPC EventService (port BARISTA_GRPC_PORT, probes BARISTA_PROBE_PORT)")
     modes.add_parser("sink", help="run one Sink's sinker (BARISTA_QUEUE → ClickHouse or webhook)")
     args = parser.parse_args(argv)
-    from barista_ingest.tuning import tune_process
+    from barista_core.tuning import tune_process
 
     tune_process()
     try:

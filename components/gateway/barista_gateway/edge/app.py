@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import time
@@ -17,6 +16,7 @@ from barista_core.logging import get_logger
 from barista_core.metrics import render_metrics
 from barista_core.plans import minimum_plan_for
 from barista_core.ratelimit import RateDecision
+from barista_core.tuning import freeze_startup, tune_gc
 from barista_gateway.edge.cache import CachedResponse, canonical_query, request_directives, response_ttl
 from barista_gateway.edge.proxy import BodyBrokeOff, RequestTooLarge, Route, UpstreamError
 from barista_gateway.edge.respond import send_error, send_json
@@ -500,13 +500,12 @@ class Edge:
                     return
                 # everything allocated so far lives as long as the process: keep it out of the cyclic
                 # collector, whose full passes over it would otherwise stall requests (p99)
-                gc.collect()
-                gc.freeze()
+                freeze_startup()
                 # serving makes next to no reference cycles (a handful per million requests), but every
                 # request's short-lived containers count towards the young generation: at the default
                 # 700 the collector ran every ~100 requests, re-walking whatever was in flight. Ten
                 # times rarer keeps the same pauses (~0.1 ms) and a tenth of the work.
-                gc.set_threshold(_GC_GEN0_THRESHOLD, 20, 20)
+                tune_gc(_GC_GEN0_THRESHOLD, 20, 20)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
