@@ -175,9 +175,9 @@ def bench_raw_clickhouse(
 ) -> dict:
     import orjson
 
-    from barista_core.events.table import events_table_migrations
+    from barista_core.events.table import EVENT_COLUMN_NAMES, EVENT_COLUMN_TYPES, events_table_migrations
     from barista_core.migrations import migrate_clickhouse
-    from barista_ingest.sink.clickhouse import COLUMN_NAMES, COLUMN_TYPES, event_columns
+    from barista_ingest.sink.clickhouse import event_columns
 
     events = [e for request in payloads for _, body, _, _ in request for e in orjson.loads(body)]
     out = {}
@@ -188,8 +188,8 @@ def bench_raw_clickhouse(
         chunks = [event_columns("bench", events[i : i + size]) for i in range(0, len(events), size)]
         started = time.perf_counter()
         for columns in chunks:
-            client.insert(f"`{database}`.events", columns, column_names=COLUMN_NAMES,
-                          column_type_names=COLUMN_TYPES, column_oriented=True)  # fmt: skip
+            client.insert(f"`{database}`.events", columns, column_names=EVENT_COLUMN_NAMES,
+                          column_type_names=EVENT_COLUMN_TYPES, column_oriented=True)  # fmt: skip
         elapsed = time.perf_counter() - started
         count = client.query(f"SELECT count() FROM `{database}`.events").result_rows[0][0]
         assert count == len(events), (count, len(events))

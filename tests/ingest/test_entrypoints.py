@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 import urllib.request
@@ -19,17 +18,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from barista_core.naming import sink_queue
 from barista_core.proto import events_pb2, events_pb2_grpc
+from tests.conftest import free_port
 from tests.ingest.conftest import World, event
 from tests.ingest.httpreceiver import Receiver
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio(loop_scope="module")]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def http_get(port: int, path: str) -> tuple[int, str]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from barista_core.events.table import ensure_events_table
-from barista_ingest.sink.clickhouse import COLUMN_NAMES, COLUMN_TYPES, event_columns
+from barista_core.events.table import EVENT_COLUMN_NAMES, EVENT_COLUMN_TYPES, ensure_events_table
+from barista_ingest.sink.clickhouse import event_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = ROOT / "dbt"
@@ -92,8 +92,8 @@ class Events:
         client.insert(
             f"`{database}`.`{table}`",
             event_columns(self.tenant, self.items),
-            column_names=COLUMN_NAMES,
-            column_type_names=COLUMN_TYPES,
+            column_names=EVENT_COLUMN_NAMES,
+            column_type_names=EVENT_COLUMN_TYPES,
             column_oriented=True,
         )
         written = len(self.items)

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from barista_core.usage import UsageCounter
+from tests.conftest import free_port
 from tests.worker.conftest import Hit, Reply, Upstream, tenant_name
 
 pytestmark = pytest.mark.timeout(90)
@@ -26,12 +26,6 @@ pytestmark = pytest.mark.timeout(90)
 TARGETS = [f"creator{i:02d}" for i in range(24)]
 RATE, PERIOD = 4, 1.0  # 4 requests per second for the whole flow, a full bucket to start with
 EMISSION = PERIOD / RATE
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def worker_env(replica: str, *, upstream: Upstream, tenant: str, amqp_url: str, redis_url: str, prefix: str,

@@ -106,18 +106,14 @@ _UPSERT_TENANT = """
           (EXCLUDED.display_name, EXCLUDED.plan, EXCLUDED.tenancy, EXCLUDED.limits, EXCLUDED.features,
            EXCLUDED.state, EXCLUDED.generation)
 """
-_INSERT_API_KEY = (
-    "INSERT INTO barista.api_keys (key_id, tenant, secret_hash, label) VALUES (%s, %s, %s, %s) "
-    "ON CONFLICT (key_id) DO NOTHING"
-)
-# One statement, so one round trip and one transaction: the key's row is checked against the tenant's
-# (foreign key) at the end of the statement, when the tenant's row is there.
-_UPSERT_TENANT_AND_KEY = f"""
-    WITH tenant AS ({_UPSERT_TENANT})
+_INSERT_API_KEY = """
     INSERT INTO barista.api_keys (key_id, tenant, secret_hash, label)
     VALUES (%(key_id)s, %(name)s, %(secret_hash)s, %(key_label)s)
     ON CONFLICT (key_id) DO NOTHING
 """
+# One statement, so one round trip and one transaction: the key's row is checked against the tenant's
+# (foreign key) at the end of the statement, when the tenant's row is there.
+_UPSERT_TENANT_AND_KEY = f"WITH tenant AS ({_UPSERT_TENANT}) {_INSERT_API_KEY}"
 
 
 async def upsert_tenant(
@@ -173,7 +169,9 @@ async def delete_tenant(pool: AsyncConnectionPool, name: str) -> bool:
 async def register_api_key(pool: AsyncConnectionPool, tenant: str, key: ApiKey, *, label: str = "") -> None:
     """Store the hash of ``key`` for ``tenant`` (idempotent; never stores the secret)."""
     async with pool.connection() as conn:
-        await conn.execute(_INSERT_API_KEY, (key.key_id, tenant, key.secret_hash, label))
+        await conn.execute(
+            _INSERT_API_KEY, {"key_id": key.key_id, "name": tenant, "secret_hash": key.secret_hash, "key_label": label}
+        )
 
 
 async def find_api_key(pool: AsyncConnectionPool, key_id: str) -> ApiKeyRecord | None:

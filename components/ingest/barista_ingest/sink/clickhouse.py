@@ -50,9 +50,6 @@ from barista_ingest.sink.model import Batch, WriteError
 
 log = get_logger(__name__)
 
-COLUMNS = EVENT_COLUMNS
-COLUMN_NAMES = EVENT_COLUMN_NAMES
-COLUMN_TYPES = EVENT_COLUMN_TYPES
 #: Server error codes that mean "this data cannot be inserted" (retrying the same rows is pointless).
 _DATA_ERROR_CODES = {6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 173, 395}
 _CODE = re.compile(r"Code: (\d+)")
@@ -87,7 +84,7 @@ def is_chdb(client: Any) -> bool:
 
 
 def event_columns(tenant: str, events: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    """The insert's columns (tenant, ids, types, times as epoch ms, JSON as bytes) in COLUMNS order.
+    """The insert's columns (tenant, ids, types, times as epoch ms, JSON as bytes) in EVENT_COLUMNS order.
 
     Raises KeyError/TypeError/ValueError/AttributeError for a malformed event.
     """
@@ -128,7 +125,7 @@ def _contexts(events: Sequence[dict[str, Any]]) -> list[bytes]:
 def concat_columns(chunks: Sequence[list[list[Any]]]) -> list[list[Any]]:
     if len(chunks) == 1:
         return chunks[0]
-    out: list[list[Any]] = [[] for _ in COLUMNS]
+    out: list[list[Any]] = [[] for _ in EVENT_COLUMNS]
     for chunk in chunks:
         for column, values in zip(out, chunk, strict=True):
             column.extend(values)
@@ -154,7 +151,7 @@ class ClickHouseWriter:
         #: Insert whole messages as JSON (chdb only: ClickHouse reads them from a local file).
         self.json_inserts = is_chdb(client) if json_inserts is None else json_inserts
         self._json_select = (
-            f"INSERT INTO {self.qualified} ({', '.join(COLUMN_NAMES)}) "
+            f"INSERT INTO {self.qualified} ({', '.join(EVENT_COLUMN_NAMES)}) "
             f"SELECT {_sql_string(tenant)}, assumeNotNull(id), assumeNotNull(type), assumeNotNull(occurred_at), "
             "received_at, user_id, session_id, device_id, properties, context "
             "FROM file({path}, 'JSONEachRow', " + _sql_string(_JSON_STRUCTURE) + ") "
@@ -259,8 +256,8 @@ class ClickHouseWriter:
             self.client.insert,
             self.qualified,
             columns,
-            column_names=COLUMN_NAMES,
-            column_type_names=COLUMN_TYPES,
+            column_names=EVENT_COLUMN_NAMES,
+            column_type_names=EVENT_COLUMN_TYPES,
             column_oriented=True,
             settings=settings,
         )
