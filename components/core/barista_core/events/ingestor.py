@@ -28,7 +28,8 @@ from barista_core.events.model import (
     TenantNotActive,
 )
 from barista_core.events.publisher import EventPublisher
-from barista_core.events.validation import EventValidator
+from barista_core.events.validation import EventValidator, Rejection
+from barista_core.events.wire import encode_batch
 from barista_core.usage import UsageCounter
 
 ACCEPTED = EventStatusCode.ACCEPTED
@@ -86,21 +87,56 @@ class EventIngestor:
         Raises :class:`BatchLimitExceeded` (nothing was published) or :class:`TenantNotActive`.
         """
         self.check_batch(len(events), size_bytes)
+        self._admit_tenant(principal, len(events), transport)
+        now_ms = int(self._clock() * 1000)
+        outcomes = self.validator.check_all(events, now_ms=now_ms, received_at=format_ms(now_ms))
+        ids = [event.id for event in events]
+        types = [event.type for event in events]
+        return await self._limit_and_publish(principal, ids, types, outcomes)
+
+    async def ingest_wire(
+        self, principal: IngestPrincipal, data: bytes, *, transport: str = "grpc"
+    ) -> tuple[BatchResult, str] | None:
+        """:meth:`ingest` of a serialised ``EventBatch`` through the compiled fast path, and the batch id; None
+        when the fast path declines the batch (an invalid event, a field it does not convert, malformed
+        bytes): then parse it and call :meth:`ingest`, which decides.
+
+        Raises :class:`BatchLimitExceeded` or :class:`TenantNotActive` as :meth:`ingest` does.
+        """
+        self.check_batch(0, len(data))
+        now_ms = int(self._clock() * 1000)
+        batch = encode_batch(data, self.limits, now_ms=now_ms, received_at=format_ms(now_ms))
+        if batch is None:
+            return None
+        count = len(batch.ids)
+        self.check_batch(count)
+        self._admit_tenant(principal, count, transport)
+        return await self._limit_and_publish(principal, batch.ids, batch.types, batch.encoded), batch.batch_id
+
+    def _admit_tenant(self, principal: IngestPrincipal, count: int, transport: str) -> None:
         tenant = principal.tenant
         if tenant.state != "active":
             raise TenantNotActive(f"tenant {tenant.name} is {tenant.state}: events are not accepted")
-        count = len(events)
         received = _RECEIVED.get(transport)
         if received is None:
             received = _RECEIVED[transport] = metrics.EVENTS_RECEIVED.labels(transport)
         received.inc(count)
         metrics.BATCH_EVENTS.observe(count)
 
-        now_ms = int(self._clock() * 1000)
-        outcomes = self.validator.check_all(events, now_ms=now_ms, received_at=format_ms(now_ms))
+    async def _limit_and_publish(
+        self,
+        principal: IngestPrincipal,
+        ids: Sequence[str],
+        types: Sequence[str],
+        outcomes: Sequence[Rejection | bytes],
+    ) -> BatchResult:
+        """Statuses for validated events (``outcomes[i]`` is event i's JSON or its rejection): the tenant's
+        events/s limit applied to the valid ones, then the admitted ones published."""
+        tenant = principal.tenant
+        count = len(outcomes)
         statuses: list[EventStatus | None] = [None] * count
         valid: Sequence[int]
-        encoded: list[bytes]
+        encoded: Sequence[bytes]
         invalid = [index for index, outcome in enumerate(outcomes) if type(outcome) is not bytes]
         if not invalid:  # the usual batch: every event valid, no lists to build
             valid, encoded = range(count), outcomes  # type: ignore[assignment]
@@ -108,7 +144,7 @@ class EventIngestor:
             rejected: Tally[str] = Tally()
             for index in invalid:
                 outcome = outcomes[index]
-                statuses[index] = EventStatus(events[index].id, REJECTED, outcome.reason, outcome.field)  # type: ignore[union-attr]
+                statuses[index] = EventStatus(ids[index], REJECTED, outcome.reason, outcome.field)  # type: ignore[union-attr]
                 rejected[outcome.reason.split(":", 1)[0]] += 1  # type: ignore[union-attr]
             for reason, times in rejected.items():
                 metrics.EVENTS_REJECTED.labels(reason).inc(times)
@@ -124,7 +160,7 @@ class EventIngestor:
                 admitted = decision.granted
                 reason = f"rate_limited: tenant {tenant.name} may send {rate} events/s"
                 for index in valid[admitted:]:
-                    statuses[index] = EventStatus(events[index].id, RATE_LIMITED, reason)
+                    statuses[index] = EventStatus(ids[index], RATE_LIMITED, reason)
                 result.rate_limited = len(valid) - admitted
                 result.retry_after_ms = max(1, math.ceil(decision.retry_after * 1000))
                 metrics.EVENTS_RATE_LIMITED.inc(result.rate_limited)
@@ -132,7 +168,7 @@ class EventIngestor:
         if admitted:
             groups: dict[str, list[bytes]] = {}
             for index, data in zip(valid[:admitted], encoded, strict=False):  # encoded[i] is events[valid[i]]
-                event_type = events[index].type
+                event_type = types[index]
                 bucket = groups.get(event_type)
                 if bucket is None:
                     groups[event_type] = [data]
@@ -144,14 +180,14 @@ class EventIngestor:
             except BrokerUnavailable as exc:
                 reason = f"unavailable: {exc}"[:300]
                 for index in valid[:admitted]:
-                    statuses[index] = EventStatus(events[index].id, UNAVAILABLE, reason)
+                    statuses[index] = EventStatus(ids[index], UNAVAILABLE, reason)
                 result.unavailable = admitted
                 result.retry_after_ms = max(result.retry_after_ms, UNAVAILABLE_RETRY_MS)
                 metrics.EVENTS_UNAVAILABLE.inc(admitted)
             else:
                 metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
                 for index in valid[:admitted]:
-                    statuses[index] = _new_status(EventStatus, (events[index].id, ACCEPTED, "", ""))
+                    statuses[index] = _new_status(EventStatus, (ids[index], ACCEPTED, "", ""))
                 result.accepted = admitted
                 metrics.EVENTS_PUBLISHED.inc(admitted)
                 if self.usage is not None:

@@ -48,7 +48,8 @@ _UNCHECKED = object()
 _NO_CONTEXT = orjson.Fragment(b"{}")
 _CONTAINERS = (dict, list)
 _CONTEXT_KEYS = frozenset((*CONTEXT_FIELDS, "extra"))
-_MAX_CONTEXT_VALUE = 2048
+#: characters of one context value
+MAX_CONTEXT_VALUE = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +324,9 @@ class EventValidator:
             if key == "extra":
                 if type(value) is not dict or not all(type(v) is str for v in value.values()):
                     return Rejection("invalid_context: extra must map strings to strings", "context.extra")
-            elif type(value) is not str or len(value) > _MAX_CONTEXT_VALUE:
+            elif type(value) is not str or len(value) > MAX_CONTEXT_VALUE:
                 return Rejection(
-                    f"invalid_context: {key} must be a string of at most {_MAX_CONTEXT_VALUE} characters",
+                    f"invalid_context: {key} must be a string of at most {MAX_CONTEXT_VALUE} characters",
                     f"context.{key}",
                 )
         try:

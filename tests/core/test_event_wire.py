@@ -1,0 +1,270 @@
+"""The compiled fast path (``barista_core.events.wire``) against the Python path it shortcuts.
+
+The Python path (protobuf parse, ``events_from_proto``, ``EventValidator.check_all``) is the reference.
+The fast path may decline any batch (None), but a batch it takes must be one the Python path accepts
+whole, with the same ids, types, batch id and, byte for byte, the same canonical JSON per event.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from barista_core.events import CATALOGUE, EventLimits, EventValidator, format_ms, wire
+from barista_core.proto import events_pb2
+from barista_ingest.convert import events_from_proto
+
+NOW = 1_764_324_000_000  # 2025-11-28T10:00:00Z
+LIMITS = EventLimits(max_identifier_length=40, max_properties_bytes=400, max_properties_depth=3, max_context_bytes=120)
+
+
+def python_path(data: bytes, limits: EventLimits = LIMITS) -> tuple[str, list[str], list[str], list[object]]:
+    batch = events_pb2.EventBatch.FromString(data)
+    events = events_from_proto(batch.events)
+    outcomes = EventValidator(limits).check_all(events, now_ms=NOW, received_at=format_ms(NOW))
+    return batch.batch_id, [e.id for e in events], [e.type for e in events], outcomes
+
+
+def fast_path(data: bytes, limits: EventLimits = LIMITS) -> wire.EncodedBatch | None:
+    return wire.encode_batch(data, limits, now_ms=NOW, received_at=format_ms(NOW))
+
+
+def assert_agrees(data: bytes, limits: EventLimits = LIMITS) -> wire.EncodedBatch | None:
+    fast = fast_path(data, limits)
+    if fast is None:
+        return None
+    batch_id, ids, types, outcomes = python_path(data, limits)
+    assert all(type(o) is bytes for o in outcomes), [o for o in outcomes if type(o) is not bytes]
+    assert (fast.batch_id, fast.ids, fast.types) == (batch_id, ids, types)
+    assert fast.encoded == outcomes
+    return fast
+
+
+def test_the_extension_is_built() -> None:
+    """The package builds it wherever a C compiler is at hand (CI): without it every batch takes the Python
+    path and this test says so, rather than the benchmark quietly halving."""
+    assert wire.AVAILABLE
+
+
+# ---- generated events: mostly valid ones, each with at most one thing wrong or unusual ---------------------
+
+plain_text = st.text(
+    st.characters(min_codepoint=0x20, blacklist_categories=("Cs",), blacklist_characters='"\\\x7f'), max_size=10
+)
+odd_text = st.one_of(
+    st.text(max_size=6),  # any code point: quotes, backslashes, controls
+    st.sampled_from(["a" * 40, "a" * 41, "é" * 40, "é" * 41]),  # at the identifier limit (40) and past it
+    st.sampled_from(["\x1f", " ", "\x7f", '"', "\\", "\u2028", "\U0001f600"]),  # around what JSON escapes
+)
+good_ids = st.one_of(
+    st.uuids().map(str), st.uuids().map(lambda u: str(u).upper()),
+    st.sampled_from(["01HZY3R4J8W6X2C9V5B7N3M1QK", "01hzy3r4j8w6x2c9v5b7n3m1qk", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"]),
+)  # fmt: skip
+bad_ids = st.one_of(
+    st.sampled_from(["81HZY3R4J8W6X2C9V5B7N3M1QK", "01HZY3R4J8W6X2C9V5B7N3M1QI", "", "x" * 36]),
+    st.uuids().map(lambda u: str(u).replace("-", "_")),
+    st.text(max_size=40),
+)  # fmt: skip
+json_values = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(-(10**15), 10**15), st.sampled_from([0.5, -2.25, 1e-05, 3.0e20]),
+        plain_text,
+    ),
+    lambda children: st.one_of(st.lists(children, max_size=2), st.dictionaries(plain_text, children, max_size=2)),
+    max_leaves=3,
+)  # fmt: skip
+#: a value of each kind a required property can ask for
+KIND_VALUES = {
+    "string": st.sampled_from(["x", "é", "a b"]), "number": st.sampled_from([1, 2.5, -3, 0]),
+    "integer": st.sampled_from([3, 0, -7]), "boolean": st.booleans(), "object": st.just({"a": 1}),
+    "array": st.just([1, "b"]), "any": st.sampled_from([0, "", False, [], {}]),
+}  # fmt: skip
+#: wrong or borderline values for a required property of each kind (2.0 is a whole number; null is missing)
+NEAR_MISSES = {
+    "string": ["", 3, None, ["x"]], "number": [True, "1", None, 10**19, 2.0],
+    "integer": [2.5, 2.0, 1e3, -0.0, True, None],
+    "boolean": [0, "true", None], "object": [[], "{}", None], "array": [{}, "[]", None], "any": [None, 0, ""],
+}  # fmt: skip
+RAW_JSON = st.sampled_from([b"{}", b" { } ", b"[]", b'{"a":01}', b'{"a":1e400}', b'{"a":"\\u00e9"}', b'{"a":1,}',
+                            b'{"a":tru}', b"{'a':1}", b'{"a":"\\n\\/"}', b'{"a" : [ 1 , {"b" : null} ] }',
+                            b'{"a":"\xff"}', b'{"a":1}x', b'{"a":"\\ud800"}', b'{"a":"\\ud83d\\ude00"}', b"{ }",
+                            b"{\n}"])  # fmt: skip
+TYPES = [*sorted(CATALOGUE), "custom.level_done", "custom.x-y_z.w"]
+#: kind -> (type, property) of every required property of that kind in the catalogue
+REQUIRED_BY_KIND: dict[str, list[tuple[str, str]]] = {}
+for _name, _type in sorted(CATALOGUE.items()):
+    for _prop, _kind in dict(_type.required).items():
+        REQUIRED_BY_KIND.setdefault(_kind, []).append((_name, _prop))
+BAD_TYPES = ["Page.Viewed", "page", "custom.", "not.in.catalogue", "", "custom..x", "a" * 101 + ".b"]
+MUTATIONS = ["id", "type", "no_timestamp", "timestamp", "identifier", "raw_json", "required", "struct", "context",
+             "extra", "merged", "deep"]  # fmt: skip
+
+
+ONE_IN_FOUR = st.integers(0, 3).map(lambda n: n == 0)
+CONTEXT_FIELDS = ["app_name", "app_version", "platform", "locale", "page_url"]
+
+
+@st.composite
+def events(draw: st.DrawFn, mutate: st.SearchStrategy[bool] = ONE_IN_FOUR) -> bytes:
+    event_type = draw(st.sampled_from(TYPES))
+    event = events_pb2.Event(id=draw(good_ids), type=event_type)
+    event.occurred_at.FromMilliseconds(NOW - draw(st.sampled_from([0, 1_000, 86_400_000, 29 * 86_400_000, -299_000])))
+    event.occurred_at.nanos += draw(st.sampled_from([0, 456_789]))
+    for name in ("user_id", "session_id", "device_id"):
+        if draw(st.booleans()):
+            setattr(event, name, draw(plain_text))
+    properties = draw(st.dictionaries(plain_text, json_values, max_size=3))
+    for name, kind in dict(CATALOGUE[event_type].required if event_type in CATALOGUE else {}).items():
+        properties[name] = draw(KIND_VALUES[kind])
+    if properties or draw(st.booleans()):
+        raw = json.dumps(properties, separators=(",", ":"), ensure_ascii=False).encode()
+        if draw(st.booleans()):  # spaced out: embedded as sent
+            raw = raw.replace(b",", b" ,\n ").replace(b"{", b"{ ")
+        event.properties_json = raw
+    for name in draw(
+        st.lists(st.sampled_from(["app_name", "app_version", "platform", "locale", "page_url"]), max_size=3)
+    ):
+        setattr(event.context, name, draw(plain_text))
+
+    mutation = draw(st.sampled_from(MUTATIONS)) if draw(mutate) else None
+    if mutation == "id":
+        event.id = draw(bad_ids)
+    elif mutation == "type":
+        event.type = draw(st.sampled_from(BAD_TYPES))
+    elif mutation == "no_timestamp":
+        event.ClearField("occurred_at")
+    elif mutation == "timestamp":
+        event.occurred_at.FromMilliseconds(NOW - draw(st.sampled_from([31 * 86_400_000, -301_000, NOW])))
+    elif mutation == "identifier":
+        setattr(event, draw(st.sampled_from(["user_id", "session_id", "device_id"])), draw(odd_text))
+    elif mutation == "raw_json":  # under a type that requires nothing, so the JSON alone decides
+        event.type, event.properties_json = "custom.raw", draw(RAW_JSON)
+    elif mutation == "required":  # one required property of a chosen kind given a wrong or borderline value
+        kind = draw(st.sampled_from(sorted(REQUIRED_BY_KIND)))
+        event.type, name = draw(st.sampled_from(REQUIRED_BY_KIND[kind]))
+        wanted = {prop: draw(KIND_VALUES[k]) for prop, k in dict(CATALOGUE[event.type].required).items()}
+        event.properties_json = json.dumps({**wanted, name: draw(st.sampled_from(NEAR_MISSES[kind]))}).encode()
+    elif mutation == "struct":
+        event.properties.update({"path": "/"})
+    elif mutation == "context":
+        setattr(event.context, draw(st.sampled_from(["ip", "referrer"])), draw(odd_text))
+    elif mutation == "extra":
+        event.context.extra[draw(plain_text)] = draw(plain_text)
+    elif mutation == "deep":
+        event.properties_json = json.dumps({**properties, "d": {"e": {"f": {"g": 1}}}}).encode()
+    data = event.SerializeToString()
+    if mutation == "merged":  # two encodings of one event back to back: protobuf merges them
+        data += events_pb2.Event(user_id=draw(plain_text), id=draw(good_ids)).SerializeToString()
+    return data
+
+
+def batch_bytes(encoded_events: list[bytes], batch_id: str) -> bytes:
+    out = b""
+    for data in encoded_events:
+        out += b"\x0a" + _varint(len(data)) + data
+    if batch_id:
+        raw = batch_id.encode()
+        out += b"\x12" + _varint(len(raw)) + raw
+    return out
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(events(mutate=st.booleans()))
+def test_whatever_the_fast_path_takes_of_one_event_the_python_path_accepts_with_the_same_bytes(event: bytes) -> None:
+    assert_agrees(batch_bytes([event], ""))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(events(), min_size=2, max_size=6), st.text(max_size=8))
+def test_whatever_the_fast_path_takes_of_a_batch_the_python_path_accepts_with_the_same_bytes(
+    encoded: list[bytes], batch_id: str
+) -> None:
+    assert_agrees(batch_bytes(encoded, batch_id))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_crash_it_and_what_it_takes_parses(data: bytes) -> None:
+    fast = fast_path(data)
+    if fast is not None:
+        assert_agrees(data)
+
+
+# ---- the batches it must take: what clients send -----------------------------------------------------------
+
+
+def plain_event(event_type: str, properties: dict[str, object], **fields: str) -> bytes:
+    event = events_pb2.Event(id=str(uuid.uuid4()), type=event_type, user_id="u-1", session_id="s-1",
+                             properties_json=orjson.dumps(properties), **fields)  # fmt: skip
+    event.occurred_at.FromMilliseconds(NOW - 5_000)
+    event.context.platform = "ios"
+    event.context.app_version = "3.2.1"
+    return event.SerializeToString()
+
+
+def sample(name: str) -> dict[str, object]:
+    kinds = {"string": "x", "number": 2.5, "integer": 3, "boolean": True, "object": {"a": 1}, "array": [1], "any": 0}
+    return {prop: kinds[kind] for prop, kind in dict(CATALOGUE[name].required).items()}
+
+
+def test_it_takes_every_catalogue_type_with_its_required_properties() -> None:
+    encoded = [plain_event(name, {**sample(name), "extra": {"nested": [1, 2]}}) for name in sorted(CATALOGUE)]
+    fast = assert_agrees(batch_bytes(encoded, "b-1"), EventLimits())
+    assert fast is not None and len(fast.encoded) == len(CATALOGUE) and fast.batch_id == "b-1"
+
+
+def test_it_takes_custom_types_unicode_identifiers_and_empty_properties() -> None:
+    encoded = [plain_event("custom.level_completed", {}, device_id="телефон-1"), plain_event("app.opened", {"é": "ü"})]
+    fast = assert_agrees(batch_bytes(encoded, ""), EventLimits())
+    assert fast is not None
+    assert orjson.loads(fast.encoded[0])["properties"] == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda e: setattr(e, "id", "not-an-id"), "invalid id"),
+        (lambda e: setattr(e, "type", "nope.unknown"), "unknown type"),
+        (lambda e: e.ClearField("occurred_at"), "no timestamp"),
+        (lambda e: e.occurred_at.FromMilliseconds(NOW - 40 * 86_400_000), "too old"),
+        (lambda e: setattr(e, "properties_json", b'{"path": 1}'), "required property of the wrong kind"),
+        (lambda e: setattr(e, "properties_json", b'{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {}}}}}}}}}'),
+         "too deep"),
+        (lambda e: setattr(e, "properties_json", b'{"path": "/", "q": "\\u00e9"}'), "a \\u escape"),
+        (lambda e: setattr(e, "user_id", 'say "hi"'), "a string JSON escapes"),
+        (lambda e: e.properties.update({"path": "/"}), "Struct properties"),
+        (lambda e: e.context.extra.update({"k": "v"}), "context.extra"),
+    ],
+)  # fmt: skip
+def test_it_declines_what_the_python_path_must_decide(change, why) -> None:
+    event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+    change(event)
+    assert fast_path(batch_bytes([event.SerializeToString()], ""), EventLimits()) is None, why
+
+
+def test_a_repeated_id_in_the_batch_is_left_to_the_python_path() -> None:
+    one = plain_event("page.viewed", {"path": "/"})
+    assert fast_path(batch_bytes([one, plain_event("page.viewed", {"path": "/"})], ""), EventLimits()) is not None
+    assert fast_path(batch_bytes([one, one], ""), EventLimits()) is None
+
+
+def test_a_truncated_request_is_declined() -> None:
+    data = batch_bytes([plain_event("page.viewed", {"path": "/"})], "b")
+    for cut in range(1, len(data)):
+        fast = fast_path(data[:cut])
+        if fast is not None:  # a cut on a field boundary can still be a well-formed batch
+            assert_agrees(data[:cut])
