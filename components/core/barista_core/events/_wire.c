@@ -626,7 +626,7 @@ static int read_event(span bytes, event_fields *e) {
 }
 
 static char *put(char *out, const char *text, size_t n) {
-    memcpy(out, text, n);
+    if (n) memcpy(out, text, n); /* an unset field's span has no pointer */
     return out + n;
 }
 
