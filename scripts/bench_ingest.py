@@ -390,10 +390,14 @@ DEVICE = re.compile(rb'"device_id":"(bench-[0-9]+)"')
 
 
 class Arrivals:
-    """What the sinker wrote and when (its insert has returned: the rows are queryable)."""
+    """What the sinker wrote and when (its insert has returned: the rows are queryable).
+
+    The hook runs in the sinker's process, so it only keeps the written payloads and the time; which
+    request each event came from is read afterwards (:meth:`by_request`), off the measured run.
+    """
 
     def __init__(self) -> None:
-        self.by_seq: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        self.writes: list[tuple[float, list[Any]]] = []
         self.total = 0
         self.expected = 0
         self.complete = asyncio.Event()
@@ -401,18 +405,25 @@ class Arrivals:
 
     async def __call__(self, batch: Any) -> None:
         now = time.time()
-        seqs: Counter[str | bytes] = Counter()
-        for payload in batch.payloads:  # device_id is "bench-<request>"
-            if isinstance(payload, tuple):  # a message taken whole by the JSON insert
-                seqs.update(DEVICE.findall(payload[0]))
-            else:  # the columnar insert's columns
-                seqs.update(payload[7])
-        for device, n in seqs.items():
-            self.by_seq[int(device.rsplit(b"-" if isinstance(device, bytes) else "-", 1)[1])].append((now, n))
+        self.writes.append((now, batch.payloads))
         self.total += batch.count
         if self.expected and self.total >= self.expected and not self.complete.is_set():
             self.completed_at = now
             self.complete.set()
+
+    def by_request(self) -> dict[int, list[tuple[float, int]]]:
+        """request number -> (when written, events) of every write that held some of its events."""
+        out: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        for written, payloads in self.writes:
+            seqs: Counter[str | bytes] = Counter()
+            for payload in payloads:  # device_id is "bench-<request>"
+                if isinstance(payload, tuple):  # a message taken whole by the JSON insert
+                    seqs.update(DEVICE.findall(payload[0]))
+                else:  # the columnar insert's columns
+                    seqs.update(payload[7])
+            for device, n in seqs.items():
+                out[int(device.rsplit(b"-" if isinstance(device, bytes) else "-", 1)[1])].append((written, n))
+        return out
 
     async def settle(self, quiet: float = 1.0) -> None:
         """Until the sinker has written nothing for ``quiet`` seconds (a count of the table would not do:
@@ -423,7 +434,7 @@ class Arrivals:
             await asyncio.sleep(quiet)
 
     def reset(self, expected: int = 0) -> None:
-        self.by_seq.clear()
+        self.writes.clear()
         self.total = 0
         self.expected = expected
         self.complete = asyncio.Event()
@@ -438,8 +449,9 @@ class Arrivals:
 
 def latencies_ms(arrivals: Arrivals, sent_at: dict[str, float], offset: int) -> list[float]:
     out: list[float] = []
+    by_request = arrivals.by_request()
     for index, at in sent_at.items():
-        for written, n in arrivals.by_seq.get(int(index) + offset, []):
+        for written, n in by_request.get(int(index) + offset, []):
             out.extend([(written - at) * 1000] * n)
     return out
 
