@@ -8,10 +8,16 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from barista_core.events import BatchResult, EventStatus, EventStatusCode
+from barista_core.events import BatchResult, EventStatus, EventStatusCode, wire
 from barista_core.proto import events_pb2
 from barista_core.tuning import tune_process
-from barista_ingest.convert import event_from_proto, events_from_proto, result_to_bytes, result_to_proto
+from barista_ingest.convert import (
+    _statuses_bytes,
+    event_from_proto,
+    events_from_proto,
+    result_to_bytes,
+    result_to_proto,
+)
 
 statuses = st.builds(
     EventStatus,
@@ -36,6 +42,9 @@ def test_encoded_response_equals_what_protobuf_would_send(
     ours = events_pb2.PublishResponse.FromString(result_to_bytes(result, batch_id))
     assert ours == result_to_proto(result, batch_id)
     assert result_to_bytes(result, batch_id) == result_to_proto(result, batch_id).SerializeToString()
+    # the statuses through the compiled encoder (what result_to_bytes uses) and through the Python fallback
+    assert wire.encode_statuses is not None
+    assert wire.encode_statuses(items) == b"".join(_statuses_bytes(items))
 
 
 def test_struct_values_become_json_values() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from barista_core.events import BatchResult, EventInput, EventStatusCode
+from barista_core.events.wire import encode_statuses
 from barista_core.proto import events_pb2
 
 _SAFE_INT = 2**53
@@ -168,18 +169,10 @@ def _status_bytes(status: Any) -> bytes:
 def result_to_bytes(result: BatchResult, batch_id: str = "") -> bytes:
     """The serialised ``PublishResponse`` of ``result`` (what :func:`result_to_proto` would serialise to)."""
     parts: list[bytes] = []
-    append = parts.append
-    code_field = _CODE_FIELD
-    for status in result.statuses:
-        # the common case (ACCEPTED: no reason, no field; id and code with lengths of one byte) written inline
-        if not status.reason and not status.field:
-            raw = status.id.encode()
-            size = len(raw)
-            code = code_field.get(status.code)
-            if 0 < size < 124 and code is not None:
-                append(b"\x0a%c\x0a%c%b%b" % (size + 4, size, raw, code))
-                continue
-        append(_status_bytes(status))
+    if encode_statuses is not None:  # the compiled encoder (barista_core.events.wire)
+        parts.append(encode_statuses(result.statuses))
+    else:
+        parts.extend(_statuses_bytes(result.statuses))
     if result.accepted:
         parts.append(b"\x10" + _varint(result.accepted))
     if result.rejected:
@@ -189,3 +182,20 @@ def result_to_bytes(result: BatchResult, batch_id: str = "") -> bytes:
     if result.retry_after_ms:
         parts.append(b"\x28" + _varint(result.retry_after_ms))
     return b"".join(parts)
+
+
+def _statuses_bytes(statuses: Iterable[Any]) -> list[bytes]:
+    parts: list[bytes] = []
+    append = parts.append
+    code_field = _CODE_FIELD
+    for status in statuses:
+        # the common case (ACCEPTED: no reason, no field; id and code with lengths of one byte) written inline
+        if not status.reason and not status.field:
+            raw = status.id.encode()
+            size = len(raw)
+            code = code_field.get(status.code)
+            if 0 < size < 124 and code is not None:
+                append(b"\x0a%c\x0a%c%b%b" % (size + 4, size, raw, code))
+                continue
+        append(_status_bytes(status))
+    return parts

@@ -737,6 +737,97 @@ static int encode_event(batch_state *st, span bytes, PyObject *ids, PyObject *ty
     return !failed;
 }
 
+/* ---- the answer ---------------------------------------------------------------------------------------- */
+
+static Py_ssize_t varint_size(uint64_t value) {
+    Py_ssize_t size = 1;
+    while (value > 0x7F) {
+        value >>= 7;
+        size++;
+    }
+    return size;
+}
+
+static char *put_varint(char *out, uint64_t value) {
+    while (value > 0x7F) {
+        *out++ = (char)((value & 0x7F) | 0x80);
+        value >>= 7;
+    }
+    *out++ = (char)value;
+    return out;
+}
+
+typedef struct {
+    const char *id, *reason, *field;
+    Py_ssize_t id_n, reason_n, field_n, size;
+    uint64_t code;
+} status_view;
+
+static Py_ssize_t text_field_size(Py_ssize_t n) { return n ? 1 + varint_size((uint64_t)n) + n : 0; }
+
+static int view_status(PyObject *item, status_view *v) {
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4) {
+        PyErr_SetString(PyExc_TypeError, "a status is an EventStatus (id, code, reason, field)");
+        return 0;
+    }
+    PyObject *code = PyTuple_GET_ITEM(item, 1);
+    long long value = PyLong_AsLongLong(code);
+    if (value == -1 && PyErr_Occurred()) return 0;
+    v->code = (uint64_t)(int64_t)(int32_t)value; /* an enum is an int32 on the wire */
+    if (!(v->id = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(item, 0), &v->id_n))) return 0;
+    if (!(v->reason = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(item, 2), &v->reason_n))) return 0;
+    if (!(v->field = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(item, 3), &v->field_n))) return 0;
+    v->size = text_field_size(v->id_n) + (v->code ? 1 + varint_size(v->code) : 0) + text_field_size(v->reason_n) +
+              text_field_size(v->field_n);
+    return 1;
+}
+
+static char *put_text_field(char *out, char tag, const char *text, Py_ssize_t n) {
+    if (!n) return out;
+    *out++ = tag;
+    out = put_varint(out, (uint64_t)n);
+    memcpy(out, text, (size_t)n);
+    return out + n;
+}
+
+/* The repeated ``statuses`` field of a PublishResponse, as protobuf would serialise it. */
+static PyObject *encode_statuses(PyObject *module, PyObject *statuses) {
+    if (!PyList_Check(statuses)) {
+        PyErr_SetString(PyExc_TypeError, "statuses must be a list");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(statuses), total = 0;
+    status_view v;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!view_status(PyList_GET_ITEM(statuses, i), &v)) return NULL;
+        total += 1 + varint_size((uint64_t)v.size) + v.size;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) return NULL;
+    char *p = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!view_status(PyList_GET_ITEM(statuses, i), &v)) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        *p++ = 0x0a;
+        p = put_varint(p, (uint64_t)v.size);
+        p = put_text_field(p, 0x0a, v.id, v.id_n);
+        if (v.code) {
+            *p++ = 0x10;
+            p = put_varint(p, v.code);
+        }
+        p = put_text_field(p, 0x1a, v.reason, v.reason_n);
+        p = put_text_field(p, 0x22, v.field, v.field_n);
+    }
+    if (p - PyBytes_AS_STRING(out) != total) { /* the list changed under us (it cannot: no Python code ran) */
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_AssertionError, "_wire: statuses size mismatch");
+        return NULL;
+    }
+    return out;
+}
+
 /* ---- the module ---------------------------------------------------------------------------------------- */
 
 static PyObject *encode_batch(PyObject *module, PyObject *args) {
@@ -806,6 +897,8 @@ static PyObject *encode_batch(PyObject *module, PyObject *args) {
 static PyMethodDef methods[] = {
     {"encode_batch", encode_batch, METH_VARARGS,
      "encode_batch(data, now_ms, received_at, catalogue, limits) -> (batch_id, ids, types, encoded) | None"},
+    {"encode_statuses", encode_statuses, METH_O,
+     "encode_statuses(statuses) -> the repeated statuses field of a PublishResponse, serialised"},
     {NULL, NULL, 0, NULL},
 };
 

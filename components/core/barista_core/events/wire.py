@@ -27,6 +27,9 @@ except ImportError:  # pragma: no cover - built without a C compiler
     _wire = None  # type: ignore[assignment]
 
 AVAILABLE = _wire is not None
+#: ``encode_statuses(statuses) -> bytes``: the repeated ``statuses`` field of a ``PublishResponse`` for a list
+#: of :class:`~barista_core.events.EventStatus`, serialised as protobuf would (None without the extension)
+encode_statuses = _wire.encode_statuses if _wire is not None else None
 
 #: PropertyKind -> the number the C code checks it by
 _KIND_CODES: dict[PropertyKind, int] = {
