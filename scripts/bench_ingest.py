@@ -182,23 +182,27 @@ def bench_raw_clickhouse(
 
     events = [e for request in payloads for _, body, _, _ in request for e in orjson.loads(body)]
     out = {}
-    for label, size in (("sinker batch", rows_per_insert), ("500-row batch", BATCH)):
-        database = f"bench_raw_{uuid.uuid4().hex[:8]}"
-        migrate_clickhouse(client, database, "bench.raw", events_table_migrations("events", 30))
+    for label, size, runs in (("sinker batch", rows_per_insert, 2), ("500-row batch", BATCH, 1)):
         # the columns are built outside the clock: the raw stage is the insert itself, with the sinker's insert
-        # settings (a baseline as fast as what Barista does)
+        # settings (a baseline as fast as what Barista does); the baseline is the best of ``runs`` (noisy machine)
         chunks = [event_columns("bench", events[i : i + size]) for i in range(0, len(events), size)]
-        started = time.perf_counter()
-        for columns in chunks:
-            client.insert(f"`{database}`.events", columns, column_names=EVENT_COLUMN_NAMES,
-                          column_type_names=EVENT_COLUMN_TYPES, column_oriented=True,
-                          settings=INSERT_SETTINGS)  # fmt: skip
-        elapsed = time.perf_counter() - started
-        count = client.query(f"SELECT count() FROM `{database}`.events").result_rows[0][0]
-        assert count == len(events), (count, len(events))
-        client.command(f"DROP DATABASE `{database}` SYNC")
-        out[label] = len(events) / elapsed
-        log(f"(a) raw chdb columnar insert, {size} rows/insert: {out[label]:,.0f} rows/s")
+        rates = []
+        for _ in range(runs):
+            database = f"bench_raw_{uuid.uuid4().hex[:8]}"
+            migrate_clickhouse(client, database, "bench.raw", events_table_migrations("events", 30))
+            started = time.perf_counter()
+            for columns in chunks:
+                client.insert(f"`{database}`.events", columns, column_names=EVENT_COLUMN_NAMES,
+                              column_type_names=EVENT_COLUMN_TYPES, column_oriented=True,
+                              settings=INSERT_SETTINGS)  # fmt: skip
+            elapsed = time.perf_counter() - started
+            count = client.query(f"SELECT count() FROM `{database}`.events").result_rows[0][0]
+            assert count == len(events), (count, len(events))
+            client.command(f"DROP DATABASE `{database}` SYNC")
+            rates.append(len(events) / elapsed)
+        out[label] = max(rates)
+        each = f" (best of {', '.join(f'{r:,.0f}' for r in rates)})" if runs > 1 else ""
+        log(f"(a) raw chdb columnar insert, {size} rows/insert: {out[label]:,.0f} rows/s{each}")
     return out
 
 
