@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from barista_core.events import CATALOGUE, EventLimits, EventValidator, format_ms, wire
 from barista_core.proto import events_pb2
-from barista_ingest.convert import events_from_proto
+from barista_ingest.convert import _length_delimited, events_from_proto
 
 NOW = 1_764_324_000_000  # 2025-11-28T10:00:00Z
 LIMITS = EventLimits(max_identifier_length=40, max_properties_bytes=400, max_properties_depth=3, max_context_bytes=120)
@@ -164,22 +164,9 @@ def events(draw: st.DrawFn, mutate: st.SearchStrategy[bool] = ONE_IN_FOUR) -> by
 
 
 def batch_bytes(encoded_events: list[bytes], batch_id: str) -> bytes:
-    out = b""
-    for data in encoded_events:
-        out += b"\x0a" + _varint(len(data)) + data
-    if batch_id:
-        raw = batch_id.encode()
-        out += b"\x12" + _varint(len(raw)) + raw
-    return out
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    """An EventBatch of already-encoded events (as they are: two encodings back to back stay one event)."""
+    out = b"".join(_length_delimited(b"\x0a", data) for data in encoded_events)
+    return out + (_length_delimited(b"\x12", batch_id.encode()) if batch_id else b"")
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
