@@ -87,7 +87,7 @@ class EventIngestor:
         Raises :class:`BatchLimitExceeded` (nothing was published) or :class:`TenantNotActive`.
         """
         self.check_batch(len(events), size_bytes)
-        self._admit_tenant(principal, len(events), transport)
+        self._receive(principal, len(events), transport)
         now_ms = int(self._clock() * 1000)
         outcomes = self.validator.check_all(events, now_ms=now_ms, received_at=format_ms(now_ms))
         ids = [event.id for event in events]
@@ -110,10 +110,11 @@ class EventIngestor:
             return None
         count = len(batch.ids)
         self.check_batch(count)
-        self._admit_tenant(principal, count, transport)
+        self._receive(principal, count, transport)
         return await self._limit_and_publish(principal, batch.ids, batch.types, batch.encoded), batch.batch_id
 
-    def _admit_tenant(self, principal: IngestPrincipal, count: int, transport: str) -> None:
+    def _receive(self, principal: IngestPrincipal, count: int, transport: str) -> None:
+        """Count a batch of ``count`` events as received, once the tenant is known to be active."""
         tenant = principal.tenant
         if tenant.state != "active":
             raise TenantNotActive(f"tenant {tenant.name} is {tenant.state}: events are not accepted")
