@@ -12,6 +12,7 @@ import uuid
 
 import orjson
 import pytest
+from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -255,3 +256,37 @@ def test_a_truncated_request_is_declined() -> None:
         fast = fast_path(data[:cut])
         if fast is not None:  # a cut on a field boundary can still be a well-formed batch
             assert_agrees(data[:cut])
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1f", '"', "\\", "\x7f"])
+@pytest.mark.parametrize("field", ["user_id", "session_id", "device_id", "context"])
+def test_a_string_json_escapes_is_left_to_the_python_path(char: str, field: str) -> None:
+    event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+    if field == "context":
+        event.context.locale = f"en{char}IN"
+    else:
+        setattr(event, field, f"a{char}b")
+    data = batch_bytes([event.SerializeToString()], "")
+    assert fast_path(data, EventLimits()) is None
+    assert all(type(o) is bytes for o in python_path(data, EventLimits())[3])  # valid: Python escapes it
+
+
+@pytest.mark.parametrize("char", ["\u2028", "é", "\U0001f600", " ", "\x80"])
+def test_characters_json_keeps_as_they_are_take_the_fast_path(char: str) -> None:
+    event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+    event.user_id = f"a{char}b"
+    event.context.locale = f"en{char}IN"
+    assert assert_agrees(batch_bytes([event.SerializeToString()], ""), EventLimits()) is not None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xed\xa0\x80", b"\xc0\xaf", b"\xe0\x80\xaf", b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80", b"a\xff", b"\xc3"],
+    ids=["surrogate", "overlong-2", "overlong-3", "above-10ffff", "5-byte", "ff", "truncated"],
+)
+def test_a_string_that_is_not_utf8_is_declined_as_protobuf_refuses_it(raw: bytes) -> None:
+    # user_id (field 4) appended to a valid event: the last value wins
+    data = batch_bytes([plain_event("page.viewed", {"path": "/"}) + _length_delimited(b"\x22", raw)], "")
+    assert fast_path(data, EventLimits()) is None
+    with pytest.raises(DecodeError):
+        events_pb2.EventBatch.FromString(data)
