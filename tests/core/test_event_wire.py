@@ -290,3 +290,14 @@ def test_a_string_that_is_not_utf8_is_declined_as_protobuf_refuses_it(raw: bytes
     assert fast_path(data, EventLimits()) is None
     with pytest.raises(DecodeError):
         events_pb2.EventBatch.FromString(data)
+
+
+def test_a_batch_of_many_distinct_contexts_takes_the_fast_path() -> None:
+    """Many users, each with their own ip: 20 contexts in turn, more than the per-batch memo keeps (16)."""
+    encoded = []
+    for n in range(60):
+        event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+        event.context.ip = f"10.0.0.{n % 20}"
+        encoded.append(event.SerializeToString())
+    fast = assert_agrees(batch_bytes(encoded, ""), EventLimits())
+    assert fast is not None and len(fast.encoded) == 60

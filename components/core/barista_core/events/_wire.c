@@ -462,7 +462,7 @@ typedef struct {
     const limits *limits;
     PyObject *catalogue; /* str -> tuple of (bytes name, int kind) */
     context_memo contexts[MAX_CONTEXTS];
-    int n_contexts;
+    int n_contexts, next_context;
     type_memo types[MAX_TYPES];
     int n_types;
     PyObject *seen; /* set of canonical ids */
@@ -475,7 +475,6 @@ static PyObject *context_json(batch_state *st, span bytes) {
         if (st->contexts[i].bytes.n == bytes.n && memcmp(st->contexts[i].bytes.p, bytes.p, (size_t)bytes.n) == 0)
             return st->contexts[i].json;
     }
-    if (st->n_contexts == MAX_CONTEXTS) return NULL;
     span fields[10] = {{0}};
     const uint8_t *p = bytes.p, *end = bytes.p + bytes.n;
     while (p < end) {
@@ -525,9 +524,17 @@ static PyObject *context_json(batch_state *st, span bytes) {
         PyErr_SetString(PyExc_AssertionError, "_wire: context size mismatch");
         return NULL;
     }
-    st->contexts[st->n_contexts].bytes = bytes;
-    st->contexts[st->n_contexts].json = json;
-    st->n_contexts++;
+    /* remembered for the events after this one; when the memo is full (a batch of many users, each with
+     * their own ip or user agent) the oldest entry makes room: its JSON was already copied out */
+    int slot;
+    if (st->n_contexts < MAX_CONTEXTS) {
+        slot = st->n_contexts++;
+    } else {
+        slot = st->next_context++ % MAX_CONTEXTS;
+        Py_DECREF(st->contexts[slot].json);
+    }
+    st->contexts[slot].bytes = bytes;
+    st->contexts[slot].json = json;
     return json;
 }
 
