@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import struct
@@ -90,6 +91,12 @@ class CpuMeter:
         return (
             f"CPU per event (µs): {', '.join(parts)}; total {total:.1f} → {2e6 / total:,.0f} events/s on 2 free cores"
         )
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's finished children (the load generators, once they have exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -603,9 +610,13 @@ def bench_nop_grpc(args: argparse.Namespace, requests_file: Path, singles: Path,
     results["raw_grpc_events_per_s"] = args.events / (run["finished"] - run["started"])
     log(f"(c) gRPC round trips to a do-nothing handler: {results['raw_grpc_events_per_s']:,.0f} events/s")
     if "e" in args.stages:
-        rps, _, _ = unary_runs(args, singles, f"127.0.0.1:{port}", "")
+        server_before, clients_before = cpu_seconds(nop.pid), children_cpu_seconds()
+        rps, calls, _ = unary_runs(args, singles, f"127.0.0.1:{port}", "")
+        server_us = (cpu_seconds(nop.pid) - server_before) / calls * 1e6
+        clients_us = (children_cpu_seconds() - clients_before) / calls * 1e6
         results["raw_grpc_unary_rps"] = rps
-        log(f"    single-event unary calls to the do-nothing handler: {rps:,.0f} RPC/s (same load generator as (e))")
+        log(f"    single-event unary calls to the do-nothing handler: {rps:,.0f} RPC/s (same load generator as (e)); "
+            f"CPU per call (µs): server {server_us:.0f}, load generator {clients_us:.0f}")  # fmt: skip
     stop_process(nop)
 
 
@@ -731,13 +742,15 @@ class Barista:
         args = self.args
         spies = self.spy("unary")
         meter = CpuMeter(self.server.pid)
+        clients_before = children_cpu_seconds()
         rps, calls, failed = await asyncio.to_thread(unary_runs, args, singles, self.target, self.api_key)
         cpu = meter.report(calls)
+        clients_us = (children_cpu_seconds() - clients_before) / calls * 1e6
         self.unspy(spies)
         results["unary_single_event_rps"] = rps
         log(f"(e) single-event unary Publish: {rps:,.0f} RPC/s ({args.unary_clients} client processes x "
             f"{args.unary_concurrency} in flight; {failed} calls not accepted)")  # fmt: skip
-        log(f"    {cpu.replace('per event', 'per call')}")
+        log(f"    {cpu.replace('per event', 'per call')}; the load generator {clients_us:.0f} µs per call")
 
 
 def main() -> None:
