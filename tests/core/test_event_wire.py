@@ -94,7 +94,7 @@ NEAR_MISSES = {
 RAW_JSON = st.sampled_from([b"{}", b" { } ", b"[]", b'{"a":01}', b'{"a":1e400}', b'{"a":"\\u00e9"}', b'{"a":1,}',
                             b'{"a":tru}', b"{'a':1}", b'{"a":"\\n\\/"}', b'{"a" : [ 1 , {"b" : null} ] }',
                             b'{"a":"\xff"}', b'{"a":1}x', b'{"a":"\\ud800"}', b'{"a":"\\ud83d\\ude00"}', b"{ }",
-                            b"{\n}"])  # fmt: skip
+                            b"{\n}", b'{"a":1', b'{"a":[1', b'{"a":{}'])  # fmt: skip
 TYPES = [*sorted(CATALOGUE), "custom.level_done", "custom.x-y_z.w"]
 #: kind -> (type, property) of every required property of that kind in the catalogue
 REQUIRED_BY_KIND: dict[str, list[tuple[str, str]]] = {}
@@ -301,3 +301,16 @@ def test_a_batch_of_many_distinct_contexts_takes_the_fast_path() -> None:
         encoded.append(event.SerializeToString())
     fast = assert_agrees(batch_bytes(encoded, ""), EventLimits())
     assert fast is not None and len(fast.encoded) == 60
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"a":1', b'{"a":[1', b'{"a":{"b":2}', b'{"a":1,}', b'{"a":[1,]}', b'{"a" 1}', b'{"a":01}', b'{"a":1}}',
+     b'{"a":-}', b'{"a":1.}', b'{"a":.5}', b'{"a":1e}', b'{"a":nul}', b'{a:1}', b'{"a":"x}', b"{\"a\":\"\t\"}"],
+)  # fmt: skip
+def test_properties_json_that_is_not_json_is_declined(raw: bytes) -> None:
+    event = events_pb2.Event.FromString(plain_event("custom.raw", {}))
+    event.properties_json = raw
+    data = batch_bytes([event.SerializeToString()], "")
+    assert fast_path(data, EventLimits()) is None
+    assert type(python_path(data, EventLimits())[3][0]) is not bytes  # the Python path rejects it

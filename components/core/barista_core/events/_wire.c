@@ -252,6 +252,32 @@ static int scan_literal(json_scan *js, const char *word, Py_ssize_t n) {
     return 1;
 }
 
+/* Entering a container at js->p (its opening bracket): 0 when that nests deeper than allowed. */
+static int open_container(json_scan *js) {
+    if (++js->depth > js->max_depth) return 0;
+    js->p++;
+    skip_ws(js);
+    return 1;
+}
+
+/* At a container's closing bracket ``close``: step past it and out of the container. */
+static int close_container(json_scan *js, uint8_t close) {
+    if (js->p >= js->end || *js->p != close) return 0;
+    js->p++;
+    js->depth--;
+    return 1;
+}
+
+/* After a member or element: 1 at a comma (another follows), 2 at the container's end, 0 otherwise. */
+static int after_item(json_scan *js, uint8_t close) {
+    skip_ws(js);
+    if (js->p < js->end && *js->p == ',') {
+        js->p++;
+        return 1;
+    }
+    return close_container(js, close) ? 2 : 0;
+}
+
 #define MAX_REQUIRED 8
 
 typedef struct {
@@ -264,15 +290,9 @@ static int scan_value(json_scan *js, enum value_kind *kind);
 /* An object at js->p. At the top level (required != NULL) it notes the kind of each required property. */
 static int scan_object(json_scan *js, const required_property *required, int n_required,
                        enum value_kind *found, int *members) {
-    if (++js->depth > js->max_depth) return 0;
-    js->p++;
-    skip_ws(js);
+    if (!open_container(js)) return 0;
     *members = 0;
-    if (js->p < js->end && *js->p == '}') {
-        js->p++;
-        js->depth--;
-        return 1;
-    }
+    if (close_container(js, '}')) return 1;
     for (;;) {
         span key;
         enum value_kind kind;
@@ -290,46 +310,20 @@ static int scan_object(json_scan *js, const required_property *required, int n_r
                 found[i] = kind == K_NULL ? (enum value_kind)-1 : kind;
             }
         }
-        skip_ws(js);
-        if (js->p >= js->end) return 0;
-        if (*js->p == ',') {
-            js->p++;
-            continue;
-        }
-        if (*js->p == '}') {
-            js->p++;
-            js->depth--;
-            return 1;
-        }
-        return 0;
+        int next = after_item(js, '}');
+        if (next != 1) return next == 2;
     }
 }
 
 static int scan_array(json_scan *js) {
-    if (++js->depth > js->max_depth) return 0;
-    js->p++;
-    skip_ws(js);
-    if (js->p < js->end && *js->p == ']') {
-        js->p++;
-        js->depth--;
-        return 1;
-    }
+    if (!open_container(js)) return 0;
+    if (close_container(js, ']')) return 1;
     for (;;) {
         enum value_kind kind;
         skip_ws(js);
         if (!scan_value(js, &kind)) return 0;
-        skip_ws(js);
-        if (js->p >= js->end) return 0;
-        if (*js->p == ',') {
-            js->p++;
-            continue;
-        }
-        if (*js->p == ']') {
-            js->p++;
-            js->depth--;
-            return 1;
-        }
-        return 0;
+        int next = after_item(js, ']');
+        if (next != 1) return next == 2;
     }
 }
 
