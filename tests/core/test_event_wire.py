@@ -13,6 +13,7 @@ import uuid
 import orjson
 import pytest
 from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -314,3 +315,27 @@ def test_properties_json_that_is_not_json_is_declined(raw: bytes) -> None:
     data = batch_bytes([event.SerializeToString()], "")
     assert fast_path(data, EventLimits()) is None
     assert type(python_path(data, EventLimits())[3][0]) is not bytes  # the Python path rejects it
+
+
+@pytest.mark.parametrize(
+    ("clear", "tail", "where"),
+    [
+        ("", b"\x22\x05ab", "a string field longer than its event"),
+        (
+            "occurred_at",
+            _length_delimited(b"\x1a", Timestamp(seconds=NOW // 1000).SerializeToString() + b"\x10"),
+            "a timestamp whose nanos have no value",
+        ),
+        ("context", b"\x42\x04\x0a\x09ab", "a context field longer than its context"),
+        ("", b"\x0f", "a field of wire type 7"),
+    ],
+)
+def test_a_malformed_field_inside_an_event_is_declined(clear: str, tail: bytes, where: str) -> None:
+    """As protobuf refuses the request."""
+    event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+    if clear:  # the malformed one is then the event's only timestamp or context
+        event.ClearField(clear)
+    data = batch_bytes([event.SerializeToString() + tail], "")
+    assert fast_path(data, EventLimits()) is None, where
+    with pytest.raises(DecodeError):
+        events_pb2.EventBatch.FromString(data)

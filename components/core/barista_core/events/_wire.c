@@ -71,6 +71,30 @@ static int read_field(const uint8_t **pp, const uint8_t *end, uint32_t *number, 
     }
 }
 
+/* A cursor over the fields of one message: next_field() reads the next into number, wire and bytes (a
+ * length-delimited field) or varint (a varint field). */
+typedef struct {
+    const uint8_t *p, *end;
+    uint32_t number;
+    int wire;
+    span bytes;
+    uint64_t varint;
+} field_cursor;
+
+static field_cursor fields_of(const uint8_t *p, Py_ssize_t n) {
+    field_cursor c = {p, p + n, 0, 0, {NULL, 0}, 0};
+    return c;
+}
+
+/* 1: a field was read; 0: the message has ended; -1: it is malformed. */
+static int next_field(field_cursor *c) {
+    if (c->p >= c->end) return 0;
+    c->bytes.p = NULL;
+    c->bytes.n = 0;
+    c->varint = 0;
+    return read_field(&c->p, c->end, &c->number, &c->wire, &c->bytes, &c->varint) ? 1 : -1;
+}
+
 /* ---- text ---------------------------------------------------------------------------------------------- */
 
 /* Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF): the number of code points, or -1. */
@@ -470,20 +494,14 @@ static PyObject *context_json(batch_state *st, span bytes) {
             return st->contexts[i].json;
     }
     span fields[10] = {{0}};
-    const uint8_t *p = bytes.p, *end = bytes.p + bytes.n;
-    while (p < end) {
-        uint32_t number;
-        int wire;
-        span value = {0};
-        uint64_t varint;
-        if (!read_field(&p, end, &number, &wire, &value, &varint)) return NULL;
-        if (number >= 1 && number <= 9) {
-            if (wire != 2) return NULL;
-            fields[number] = value; /* proto3: the last one wins */
-        } else {
-            return NULL; /* extra (a map: Python decides its order) or a field this version does not know */
-        }
+    field_cursor f = fields_of(bytes.p, bytes.n);
+    int more;
+    while ((more = next_field(&f)) > 0) {
+        /* field 10 is extra (a map: Python decides its order); others this version does not know */
+        if (f.number < 1 || f.number > 9 || f.wire != 2) return NULL;
+        fields[f.number] = f.bytes; /* proto3: the last one wins */
     }
+    if (more < 0) return NULL;
     Py_ssize_t size = 2;
     int n = 0;
     for (int f = 1; f <= 9; f++) {
@@ -574,37 +592,30 @@ static type_memo *type_of(batch_state *st, span name) {
 
 typedef struct {
     span id, type, user_id, session_id, device_id, properties_json, context;
-    int has_timestamp, has_context, has_properties;
+    int has_timestamp, has_context;
     int64_t seconds, nanos;
 } event_fields;
 
 static int read_timestamp(span bytes, event_fields *e) {
-    const uint8_t *p = bytes.p, *end = bytes.p + bytes.n;
+    field_cursor f = fields_of(bytes.p, bytes.n);
+    int more;
     e->seconds = e->nanos = 0;
-    while (p < end) {
-        uint32_t number;
-        int wire;
-        span value;
-        uint64_t varint = 0;
-        if (!read_field(&p, end, &number, &wire, &value, &varint)) return 0;
-        if (number == 1 && wire == 0) e->seconds = (int64_t)varint;
-        else if (number == 2 && wire == 0) e->nanos = (int64_t)(int32_t)varint;
+    while ((more = next_field(&f)) > 0) {
+        if (f.number == 1 && f.wire == 0) e->seconds = (int64_t)f.varint;
+        else if (f.number == 2 && f.wire == 0) e->nanos = (int64_t)(int32_t)f.varint;
         else return 0;
     }
-    return e->nanos >= 0 && e->nanos < 1000000000 && e->seconds > 0 && e->seconds < ((int64_t)1 << 40);
+    return more == 0 && e->nanos >= 0 && e->nanos < 1000000000 && e->seconds > 0 && e->seconds < ((int64_t)1 << 40);
 }
 
 static int read_event(span bytes, event_fields *e) {
     memset(e, 0, sizeof(*e));
-    const uint8_t *p = bytes.p, *end = bytes.p + bytes.n;
-    while (p < end) {
-        uint32_t number;
-        int wire;
-        span value = {0};
-        uint64_t varint;
-        if (!read_field(&p, end, &number, &wire, &value, &varint)) return 0;
-        if (wire != 2) return 0;
-        switch (number) {
+    field_cursor f = fields_of(bytes.p, bytes.n);
+    int more;
+    while ((more = next_field(&f)) > 0) {
+        if (f.wire != 2) return 0;
+        span value = f.bytes;
+        switch (f.number) {
         case 1: e->id = value; break;
         case 2: e->type = value; break;
         case 3:
@@ -623,7 +634,7 @@ static int read_event(span bytes, event_fields *e) {
         default: return 0;
         }
     }
-    return 1;
+    return more == 0;
 }
 
 static char *put(char *out, const char *text, size_t n) {
@@ -862,20 +873,14 @@ static PyObject *encode_batch(PyObject *module, PyObject *args) {
     PyObject *result = NULL;
     span batch_id = {(const uint8_t *)"", 0};
     int ok = ids && types && encoded && st.seen;
-    const uint8_t *p = data.buf, *end = p + data.len;
-    while (ok && p < end) {
-        uint32_t number;
-        int wire;
-        span value = {0};
-        uint64_t varint;
-        if (!read_field(&p, end, &number, &wire, &value, &varint) || wire != 2 || number > 2) {
-            ok = 0;
-        } else if (number == 1) {
-            ok = encode_event(&st, value, ids, types, encoded);
-        } else {
-            batch_id = value;
-        }
+    field_cursor f = fields_of(data.buf, data.len);
+    int more = 0;
+    while (ok && (more = next_field(&f)) > 0) {
+        if (f.wire != 2 || f.number > 2) ok = 0;
+        else if (f.number == 1) ok = encode_event(&st, f.bytes, ids, types, encoded);
+        else batch_id = f.bytes;
     }
+    ok = ok && more == 0;
     if (ok && utf8_length(batch_id.p, batch_id.n) >= 0) {
         PyObject *batch_text = PyUnicode_FromStringAndSize((const char *)batch_id.p, batch_id.n);
         if (batch_text != NULL) result = PyTuple_Pack(4, batch_text, ids, types, encoded);
