@@ -11,10 +11,14 @@ On the same generated events (client batches of 500):
     row is queryable; then the latency from sending to queryable at half that load; then single-event
     unary calls.
 
+(a) and (d) run in alternation, ``--rounds`` times, and the figures are those of the round whose ratio is the
+median: this machine's speed drifts by as much as half within minutes, so only side-by-side passes compare.
+
 Processes: this driver owns chdb (so it runs the sinker and can query), the ingest server and the
 do-nothing server are subprocesses, and the load generator is a subprocess that sends pre-serialised
-requests. Backends are the machine's RabbitMQ (own vhost), PostgreSQL (own database) and Redis (own
-prefix); everything is removed afterwards. Ends with one JSON line.
+requests as raw HTTP/2 frames (lean_grpc_load.py; ``--load-generator grpc`` uses grpc.aio's client).
+Backends are the machine's RabbitMQ (own vhost), PostgreSQL (own database) and Redis (own prefix);
+everything is removed afterwards. Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -36,13 +40,14 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BARISTA_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BARISTA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_BASE = os.environ.get("BARISTA_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 BATCH = 500
+PUBLISH_PATH = "/barista.events.v1.EventService/Publish"
 
 # A realistic mix: a few high-volume types and a long tail (Zipf-like weights over part of the catalogue).
 MIX = [
@@ -77,25 +82,43 @@ def rabbitmq_pid() -> int | None:
     return None
 
 
+def thread_cpu_seconds(pid: int) -> Counter[str]:
+    """CPU seconds of process ``pid`` by thread name (chdb names its threads: ``MergeMutate``, ``ThreadPool``…)."""
+    by_name: Counter[str] = Counter()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        by_name[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return by_name
+
+
 class CpuMeter:
     """CPU time spent by the server, this process (sinker + chdb) and RabbitMQ between start and stop."""
 
     def __init__(self, server_pid: int) -> None:
         self.pids = {"server": server_pid, "sinker": os.getpid(), "rabbitmq": rabbitmq_pid()}
         self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items() if pid}
+        self.sinker_threads = thread_cpu_seconds(os.getpid())
 
     def report(self, events: int) -> str:
         used = {name: cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items() if pid}
         parts = [f"{name} {seconds / events * 1e6:.1f}" for name, seconds in used.items()]
         total = sum(used.values()) / events * 1e6
+        threads = thread_cpu_seconds(os.getpid())
+        threads.subtract(self.sinker_threads)  # threads that ended meanwhile are missing: a rough split
+        merges = threads["MergeMutate"] / events * 1e6
         return (
-            f"CPU per event (µs): {', '.join(parts)}; total {total:.1f} → {2e6 / total:,.0f} events/s on 2 free cores"
+            f"CPU per event (µs): {', '.join(parts)} (of which chdb's background merges {merges:.1f}); "
+            f"total {total:.1f} → {2e6 / total:,.0f} events/s on 2 free cores"
         )
 
 
-def children_cpu_seconds() -> float:
-    """User + system CPU of this process's finished children (the load generators, once they have exited)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+def own_cpu_seconds() -> float:
+    """User + system CPU of this process, all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -178,39 +201,56 @@ def canonical_payloads(requests: list[bytes], tenant: str) -> list[list[tuple[st
 # ---- (a) raw chdb ------------------------------------------------------------------------------------------
 
 
-def bench_raw_clickhouse(
-    client: Any, payloads: list[list[tuple[str, bytes, int, list[str]]]], rows_per_insert: int
-) -> dict:
-    import orjson
+class RawInsert:
+    """The raw chdb stage: the same events as columns, built once outside the clock, inserted ``size`` rows at a
+    time with the sinker's insert settings (a baseline as fast as what Barista does) into a new events table."""
 
-    from barista_core.events.table import EVENT_COLUMN_NAMES, EVENT_COLUMN_TYPES, events_table_migrations
-    from barista_core.migrations import migrate_clickhouse
-    from barista_ingest.sink.clickhouse import INSERT_SETTINGS, event_columns
+    def __init__(self, client: Any, payloads: list[list[tuple[str, bytes, int, list[str]]]], size: int) -> None:
+        import orjson
 
-    events = [e for request in payloads for _, body, _, _ in request for e in orjson.loads(body)]
-    out = {}
-    for label, size, runs in (("sinker batch", rows_per_insert, 2), ("500-row batch", BATCH, 1)):
-        # the columns are built outside the clock: the raw stage is the insert itself, with the sinker's insert
-        # settings (a baseline as fast as what Barista does); the baseline is the best of ``runs`` (noisy machine)
-        chunks = [event_columns("bench", events[i : i + size]) for i in range(0, len(events), size)]
-        rates = []
-        for _ in range(runs):
-            database = f"bench_raw_{uuid.uuid4().hex[:8]}"
-            migrate_clickhouse(client, database, "bench.raw", events_table_migrations("events", 30))
-            started = time.perf_counter()
-            for columns in chunks:
-                client.insert(f"`{database}`.events", columns, column_names=EVENT_COLUMN_NAMES,
-                              column_type_names=EVENT_COLUMN_TYPES, column_oriented=True,
-                              settings=INSERT_SETTINGS)  # fmt: skip
-            elapsed = time.perf_counter() - started
-            count = client.query(f"SELECT count() FROM `{database}`.events").result_rows[0][0]
-            assert count == len(events), (count, len(events))
-            client.command(f"DROP DATABASE `{database}` SYNC")
-            rates.append(len(events) / elapsed)
-        out[label] = max(rates)
-        each = f" (best of {', '.join(f'{r:,.0f}' for r in rates)})" if runs > 1 else ""
-        log(f"(a) raw chdb columnar insert, {size} rows/insert: {out[label]:,.0f} rows/s{each}")
-    return out
+        from barista_ingest.sink.clickhouse import event_columns
+
+        self.client, self.size = client, size
+        events = [e for request in payloads for _, body, _, _ in request for e in orjson.loads(body)]
+        self.rows = len(events)
+        self.chunks = [event_columns("bench", events[i : i + size]) for i in range(0, len(events), size)]
+
+    def run(self) -> float:
+        """One pass: rows/s."""
+        from barista_core.events.table import EVENT_COLUMN_NAMES, EVENT_COLUMN_TYPES, events_table_migrations
+        from barista_core.migrations import migrate_clickhouse
+        from barista_ingest.sink.clickhouse import INSERT_SETTINGS
+
+        client = self.client
+        database = f"bench_raw_{uuid.uuid4().hex[:8]}"
+        migrate_clickhouse(client, database, "bench.raw", events_table_migrations("events", 30))
+        started = time.perf_counter()
+        for columns in self.chunks:
+            client.insert(f"`{database}`.events", columns, column_names=EVENT_COLUMN_NAMES,
+                          column_type_names=EVENT_COLUMN_TYPES, column_oriented=True,
+                          settings=INSERT_SETTINGS)  # fmt: skip
+        elapsed = time.perf_counter() - started
+        count = client.query(f"SELECT count() FROM `{database}`.events").result_rows[0][0]
+        assert count == self.rows, (count, self.rows)
+        client.command(f"DROP DATABASE `{database}` SYNC")
+        rate = self.rows / elapsed
+        log(f"(a) raw chdb columnar insert, {self.size} rows/insert: {rate:,.0f} rows/s")
+        return rate
+
+
+class Round(NamedTuple):
+    raw_rows_per_s: float | None  # (a), just before
+    events_per_s: float  # (d)
+
+    @property
+    def ratio(self) -> float:
+        return self.events_per_s / self.raw_rows_per_s if self.raw_rows_per_s else 0.0
+
+
+def median_round(rounds: list[Round]) -> Round:
+    """The round of median ratio (of median end-to-end rate without (a)); the upper middle of an even count."""
+    ordered = sorted(rounds, key=lambda r: (r.ratio, r.events_per_s))
+    return ordered[len(ordered) // 2]
 
 
 # ---- (b) raw AMQP ------------------------------------------------------------------------------------------
@@ -275,8 +315,11 @@ async def client_main(args: argparse.Namespace) -> None:
 
     requests = read_requests(Path(args.requests))
     metadata = (("x-api-key", args.api_key),) if args.api_key else ()
+    if args.lean:
+        await lean_client(args, requests, metadata)
+        return
     channel = grpc.aio.insecure_channel(args.target, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
-    call = channel.unary_unary("/barista.events.v1.EventService/Publish", request_serializer=None,
+    call = channel.unary_unary(PUBLISH_PATH, request_serializer=None,
                                response_deserializer=None)  # fmt: skip
     sent_at: dict[int, float] = {}
     accepted = errors = events = 0
@@ -295,7 +338,7 @@ async def client_main(args: argparse.Namespace) -> None:
         if args.count_accepted:
             accepted += events_pb2.PublishResponse.FromString(answer).accepted
 
-    started = time.time()
+    started, cpu_before = time.time(), own_cpu_seconds()
     if args.mode == "closed":  # as fast as the window allows
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(len(requests)):
@@ -324,17 +367,42 @@ async def client_main(args: argparse.Namespace) -> None:
                 await one(next(counter) % len(requests))
 
         await asyncio.gather(*(loop_worker() for _ in range(args.concurrency)))
-    finished = time.time()
+    finished, cpu = time.time(), own_cpu_seconds() - cpu_before
     await channel.close()
     print(json.dumps({"started": started, "finished": finished, "calls": events, "errors": errors,
-                      "accepted": accepted, "sent_at": sent_at if args.mode != "duration" else {}}))  # fmt: skip
+                      "accepted": accepted, "cpu_seconds": cpu,
+                      "sent_at": sent_at if args.mode != "duration" else {}}))  # fmt: skip
+
+
+async def lean_client(args: argparse.Namespace, requests: list[bytes], metadata: tuple[tuple[str, str], ...]) -> None:
+    """client_main with raw HTTP/2 frames (lean_grpc_load.py) instead of grpc.aio's client."""
+    from lean_grpc_load import run_load
+
+    from barista_core.proto import events_pb2
+
+    accepted = 0
+
+    def count(index: int, answer: bytes) -> None:
+        nonlocal accepted
+        if args.count_accepted:
+            accepted += events_pb2.PublishResponse.FromString(answer).accepted
+
+    host, port = args.target.rsplit(":", 1)
+    started, cpu_before = time.time(), own_cpu_seconds()
+    load = await run_load(host, int(port), PUBLISH_PATH, requests, mode=args.mode, concurrency=args.concurrency,
+                          rate=args.rate, duration=args.duration, metadata=metadata, on_response=count)  # fmt: skip
+    print(json.dumps({"started": started, "finished": time.time(), "calls": load.calls, "errors": load.failures,
+                      "accepted": accepted, "cpu_seconds": own_cpu_seconds() - cpu_before,
+                      "sent_at": load.sent_at if args.mode != "duration" else {}}))  # fmt: skip
 
 
 def run_client(requests_file: Path, target: str, api_key: str, mode: str, *, concurrency: int = 8,
-               rate: float = 0.0, duration: float = 0.0, count_accepted: bool = False) -> dict:  # fmt: skip
+               rate: float = 0.0, duration: float = 0.0, count_accepted: bool = False, lean: bool = False
+               ) -> dict:  # fmt: skip
     command = [sys.executable, __file__, "_client", "--requests", str(requests_file), "--target", target,
                "--api-key", api_key, "--mode", mode, "--concurrency", str(concurrency), "--rate", str(rate),
-               "--duration", str(duration)] + (["--count-accepted"] if count_accepted else [])  # fmt: skip
+               "--duration", str(duration)] + (["--count-accepted"] if count_accepted else []) + (
+               ["--lean"] if lean else [])  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode != 0:
         raise SystemExit(f"load generator failed: {result.stderr[-3000:]}")
@@ -539,9 +607,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         singles = work / "singles.bin"
         write_requests(singles, single_event_requests(args.properties == "json"))
         chdb = open_clickhouse(f"chdb://{work / 'chdb'}")
-        if "a" in stages:
-            raw_ch = bench_raw_clickhouse(chdb, payloads, args.sink_batch)
-            results["raw_clickhouse_rows_per_s"] = raw_ch["sinker batch"]
+        raw = RawInsert(chdb, payloads, args.sink_batch) if "a" in stages else None
+        if raw:
+            RawInsert(chdb, payloads, BATCH).run()  # for comparison: inserts of one request's size
+            if "d" not in stages:
+                results["raw_clickhouse_rows_per_s"] = median_round([Round(raw.run(), 0) for _ in range(args.rounds)]
+                                                                    ).raw_rows_per_s  # fmt: skip
         if "b" in stages:
             results["raw_amqp_events_per_s"] = await bench_raw_amqp(amqp_url, payloads)
         if "c" in stages:
@@ -550,12 +621,26 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             barista = Barista(args, amqp_url, pg_url, tenant, key.token, chdb, work, processes)
             await barista.start()
             if "d" in stages:
-                await barista.end_to_end(requests, requests_file, results)
+                await barista.warm_up(requests_file)
+                # (a) and (d) side by side, round after round: this machine's speed drifts by half within minutes
+                rounds = []
+                for _ in range(args.rounds):
+                    rounds.append(Round(raw.run() if raw else None, await barista.end_to_end(requests_file)))
+                    if raw:
+                        log(f"    round {len(rounds)}: ratio {rounds[-1].ratio:.3f}")
+                middle = median_round(rounds)
+                results["events_per_s"] = middle.events_per_s
+                if raw:
+                    results["raw_clickhouse_rows_per_s"] = middle.raw_rows_per_s
+                    log(f"(a)/(d) the round of median ratio: {middle.events_per_s:,.0f} events/s end to end against "
+                        f"{middle.raw_rows_per_s:,.0f} rows/s raw, ratio {middle.ratio:.3f} (of "
+                        f"{', '.join(f'{r.ratio:.3f}' for r in rounds)})")  # fmt: skip
+                await barista.latency(requests, middle.events_per_s, results)
             if "s" in stages:  # the same events with the other properties encoding, for comparison
                 other = "struct" if args.properties == "json" else "json"
                 other_file = work / "other.bin"
                 write_requests(other_file, generate(args.events, seed=7, json_properties=other == "json"))
-                await barista.end_to_end(requests, other_file, {}, label=f"properties as {other}", latency=False)
+                await barista.end_to_end(other_file, label=f"properties as {other}")
             if "e" in stages:
                 await barista.unary(singles, results)
             await barista.stop()
@@ -584,19 +669,26 @@ def single_event_requests(json_properties: bool) -> list[bytes]:
     return out
 
 
-def unary_runs(args: argparse.Namespace, singles: Path, target: str, api_key: str) -> tuple[float, int, int]:
-    """Single-event calls from ``--unary-clients`` processes for ``--unary-seconds``: (RPC/s, calls, errors)."""
+class UnaryRuns(NamedTuple):
+    rps: float
+    calls: int
+    failed: int  # errors, and answers that did not accept the event
+    client_cpu_seconds: float  # the load generators' CPU while they sent
+
+
+def unary_runs(args: argparse.Namespace, singles: Path, target: str, api_key: str) -> UnaryRuns:
+    """Single-event calls from ``--unary-clients`` processes for ``--unary-seconds``."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(args.unary_clients) as pool:
         runs = list(pool.map(lambda _: run_client(singles, target, api_key, "duration",
                                                    concurrency=args.unary_concurrency, duration=args.unary_seconds,
-                                                   count_accepted=bool(api_key)),
+                                                   count_accepted=bool(api_key), lean=args.lean),
                              range(args.unary_clients)))  # fmt: skip
     calls = sum(r["calls"] for r in runs)
     elapsed = max(r["finished"] for r in runs) - min(r["started"] for r in runs)
-    return calls / elapsed, calls, sum(r["errors"] for r in runs) + sum(r["calls"] - r["accepted"] for r in runs
-                                                                         if api_key)  # fmt: skip
+    failed = sum(r["errors"] for r in runs) + sum(r["calls"] - r["accepted"] for r in runs if api_key)
+    return UnaryRuns(calls / elapsed, calls, failed, sum(r["cpu_seconds"] for r in runs))
 
 
 def bench_nop_grpc(args: argparse.Namespace, requests_file: Path, singles: Path, processes: list,
@@ -605,18 +697,19 @@ def bench_nop_grpc(args: argparse.Namespace, requests_file: Path, singles: Path,
     nop = start_process([sys.executable, __file__, "_nop_server", "--port", str(port)])
     processes.append(nop)
     wait_port(port, nop)
-    run_client(requests_file, f"127.0.0.1:{port}", "", "closed", concurrency=args.concurrency)  # warm-up
-    run = run_client(requests_file, f"127.0.0.1:{port}", "", "closed", concurrency=args.concurrency)
+    target = f"127.0.0.1:{port}"
+    run_client(requests_file, target, "", "closed", concurrency=args.concurrency, lean=args.lean)  # warm-up
+    run = run_client(requests_file, target, "", "closed", concurrency=args.concurrency, lean=args.lean)
     results["raw_grpc_events_per_s"] = args.events / (run["finished"] - run["started"])
     log(f"(c) gRPC round trips to a do-nothing handler: {results['raw_grpc_events_per_s']:,.0f} events/s")
     if "e" in args.stages:
-        server_before, clients_before = cpu_seconds(nop.pid), children_cpu_seconds()
-        rps, calls, _ = unary_runs(args, singles, f"127.0.0.1:{port}", "")
-        server_us = (cpu_seconds(nop.pid) - server_before) / calls * 1e6
-        clients_us = (children_cpu_seconds() - clients_before) / calls * 1e6
-        results["raw_grpc_unary_rps"] = rps
-        log(f"    single-event unary calls to the do-nothing handler: {rps:,.0f} RPC/s (same load generator as (e)); "
-            f"CPU per call (µs): server {server_us:.0f}, load generator {clients_us:.0f}")  # fmt: skip
+        server_before = cpu_seconds(nop.pid)
+        unary = unary_runs(args, singles, target, "")
+        server_us = (cpu_seconds(nop.pid) - server_before) / unary.calls * 1e6
+        results["raw_grpc_unary_rps"] = unary.rps
+        log(f"    single-event unary calls to the do-nothing handler: {unary.rps:,.0f} RPC/s (same load generator as "
+            f"(e)); CPU per call (µs): server {server_us:.0f}, load generator "
+            f"{unary.client_cpu_seconds / unary.calls * 1e6:.0f}")  # fmt: skip
     stop_process(nop)
 
 
@@ -684,45 +777,48 @@ class Barista:
             spy.send_signal(2)
             spy.wait(30)
 
-    async def end_to_end(
-        self, requests: list[bytes], requests_file: Path, results: dict, *, label: str = "", latency: bool = True
-    ) -> None:
-        args = self.args
+    async def warm_up(self, requests_file: Path) -> None:
         # empty first: the warm-up waits for its own rows, not for rows an earlier stage left behind (else its
         # stragglers are written after the truncate below and counted as arrivals of the measured run)
         await self.truncate()
         warm = await run_client_async(requests_file, self.target, self.api_key, "duration", concurrency=4,
-                                      duration=2.0, count_accepted=True)  # fmt: skip
+                                      duration=2.0, count_accepted=True, lean=self.args.lean)  # fmt: skip
         assert warm["errors"] == 0, warm
-        await wait_count(self.chdb, self.table, min(args.events, warm["calls"] * BATCH))
+        await wait_count(self.chdb, self.table, min(self.args.events, warm["calls"] * BATCH))
         await self.arrivals.settle()  # a short run waits for fewer rows than the warm-up sent
-        await self.truncate()
 
+    async def end_to_end(self, requests_file: Path, *, label: str = "") -> float:
+        """One pass of (d): events/s until every row is queryable."""
+        args = self.args
+        await self.truncate()
         spies = self.spy("e2e")
         self.arrivals.reset(args.events)
         meter = CpuMeter(self.server.pid)
         run = await run_client_async(requests_file, self.target, self.api_key, "closed",
-                                     concurrency=args.concurrency, count_accepted=True)  # fmt: skip
+                                     concurrency=args.concurrency, count_accepted=True, lean=args.lean)  # fmt: skip
         done = await self.arrivals.wait(self.chdb, self.table)
         cpu = meter.report(args.events)
         self.unspy(spies)
         assert run["accepted"] == args.events, run
         assert run["errors"] == 0, run
         e2e = args.events / (done - run["started"])
-        results["events_per_s"] = e2e
         rpc_rate = args.events / (run["finished"] - run["started"])
         stage = f"(d, {label})" if label else "(d)"
         log(f"{stage} Barista end to end: {e2e:,.0f} events/s until all {args.events:,} rows were queryable "
             f"(accepted at {rpc_rate:,.0f} events/s; the last row was queryable {done - run['finished']:.2f} s "
             "after the last answer)")  # fmt: skip
-        log(f"    {cpu} (the load generator not counted)")
+        log(f"    {cpu}; the load generator {run['cpu_seconds'] / args.events * 1e6:.1f} µs per event")
+        messages = sum(len(payloads) for _, payloads in self.arrivals.writes)
+        log(f"    {messages} AMQP messages ({args.events / messages:,.0f} events each) in "
+            f"{len(self.arrivals.writes)} inserts")  # fmt: skip
         full = latencies_ms(self.arrivals, run["sent_at"], 0)
         log(f"    send → queryable at full load: p50 {percentile(full, 0.5):,.0f} ms, "
             f"p99 {percentile(full, 0.99):,.0f} ms")  # fmt: skip
+        return e2e
 
-        if not latency:
-            return
-        # latency at half of the measured maximum: requests leave on a fixed schedule
+    async def latency(self, requests: list[bytes], e2e: float, results: dict) -> None:
+        """Send → queryable at half of ``e2e``: requests leave on a fixed schedule."""
+        args = self.args
         await self.truncate()
         half = e2e / 2
         count = min(len(requests), max(20, int(half * args.latency_seconds / BATCH)))
@@ -730,7 +826,7 @@ class Barista:
         write_requests(subset, requests[:count])
         self.arrivals.reset(count * BATCH)
         paced = await run_client_async(subset, self.target, self.api_key, "rate", rate=half / BATCH,
-                                       count_accepted=True)  # fmt: skip
+                                       count_accepted=True, lean=args.lean)  # fmt: skip
         await self.arrivals.wait(self.chdb, self.table)
         lat = latencies_ms(self.arrivals, paced["sent_at"], 0)
         results["p99_to_queryable_ms"] = percentile(lat, 0.99)
@@ -742,15 +838,17 @@ class Barista:
         args = self.args
         spies = self.spy("unary")
         meter = CpuMeter(self.server.pid)
-        clients_before = children_cpu_seconds()
-        rps, calls, failed = await asyncio.to_thread(unary_runs, args, singles, self.target, self.api_key)
-        cpu = meter.report(calls)
-        clients_us = (children_cpu_seconds() - clients_before) / calls * 1e6
+        unary = await asyncio.to_thread(unary_runs, args, singles, self.target, self.api_key)
+        cpu = meter.report(unary.calls)
         self.unspy(spies)
-        results["unary_single_event_rps"] = rps
-        log(f"(e) single-event unary Publish: {rps:,.0f} RPC/s ({args.unary_clients} client processes x "
-            f"{args.unary_concurrency} in flight; {failed} calls not accepted)")  # fmt: skip
-        log(f"    {cpu.replace('per event', 'per call')}; the load generator {clients_us:.0f} µs per call")
+        assert unary.failed == 0, f"{unary.failed} single-event calls were not accepted"
+        results["unary_single_event_rps"] = unary.rps
+        log(f"(e) single-event unary Publish: {unary.rps:,.0f} RPC/s ({args.unary_clients} client processes x "
+            f"{args.unary_concurrency} in flight; {unary.failed} calls not accepted)")  # fmt: skip
+        log(
+            f"    {cpu.replace('per event', 'per call')}; the load generator "
+            f"{unary.client_cpu_seconds / unary.calls * 1e6:.0f} µs per call"
+        )
 
 
 def main() -> None:
@@ -760,12 +858,18 @@ def main() -> None:
                         help="stages to run: a,b,c,d,e as in the docstring; s = (d) again with the other properties "
                         "encoding, printed only")  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight for (c) and (d)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="(a) then (d), this many times; the figures are the round's of median ratio")  # fmt: skip
     parser.add_argument("--sink-batch", type=int, default=10_000, help="sinker batch size (also raw insert size)")
     parser.add_argument("--sink-delay-ms", type=int, default=200, help="sinker max delay")
     parser.add_argument("--latency-seconds", type=float, default=8.0, help="length of the half-load run")
     parser.add_argument("--unary-seconds", type=float, default=6.0)
     parser.add_argument("--unary-clients", type=int, default=2, help="load-generator processes for (e)")
     parser.add_argument("--unary-concurrency", type=int, default=64)
+    parser.add_argument("--load-generator", choices=["lean", "grpc"], default="lean",
+                        help="lean: calls as raw HTTP/2 frames (lean_grpc_load.py: tens of µs of CPU a call); grpc: "
+                        "grpc.aio's client (~300 µs a one-event call, ~1.6 ms a 500-event one), taken from the "
+                        "two cores the servers share")  # fmt: skip
     parser.add_argument("--server-processes", type=int, default=1, help="ingest server processes on one port")
     parser.add_argument("--profile", help="directory for py-spy profiles of the server and the sinker")
     parser.add_argument("--properties", choices=["json", "struct"], default="json",
@@ -781,6 +885,7 @@ def main() -> None:
     client.add_argument("--rate", type=float, default=0.0)
     client.add_argument("--duration", type=float, default=0.0)
     client.add_argument("--count-accepted", action="store_true")
+    client.add_argument("--lean", action="store_true")
     nop = sub.add_parser("_nop_server")
     nop.add_argument("--port", type=int)
     args = parser.parse_args()
@@ -802,6 +907,7 @@ def main() -> None:
     tune_process()  # as barista-ingest does at start-up: this process runs the sinker
     configure_logging("WARNING", "console")
     args.events -= args.events % BATCH
+    args.lean = args.load_generator == "lean"
     results = asyncio.run(main_async(args))
     keys = ["events_per_s", "raw_clickhouse_rows_per_s", "raw_amqp_events_per_s", "raw_grpc_events_per_s",
             "ratio_to_slowest_raw_stage", "p99_to_queryable_ms", "unary_single_event_rps"]  # fmt: skip
