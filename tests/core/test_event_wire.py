@@ -44,6 +44,10 @@ def assert_agrees(data: bytes, limits: EventLimits = LIMITS) -> wire.EncodedBatc
     assert all(type(o) is bytes for o in outcomes), [o for o in outcomes if type(o) is not bytes]
     assert (fast.batch_id, fast.ids, fast.types) == (batch_id, ids, types)
     assert fast.encoded == outcomes
+    by_type: dict[str, list[object]] = {}  # the grouping the ingestor does for a batch not encoded here
+    for event_type, outcome in zip(types, outcomes, strict=True):
+        by_type.setdefault(event_type, []).append(outcome)
+    assert list(fast.groups.items()) == list(by_type.items())  # the same groups, types in the same order
     return fast
 
 

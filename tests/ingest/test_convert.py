@@ -8,7 +8,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from barista_core.events import BatchResult, EventStatus, EventStatusCode, wire
+from barista_core.events import BatchResult, EventStatus, EventStatusCode, UniformStatuses, wire
 from barista_core.proto import events_pb2
 from barista_core.tuning import tune_process
 from barista_ingest.convert import (
@@ -45,6 +45,33 @@ def test_encoded_response_equals_what_protobuf_would_send(
     # the statuses through the compiled encoder (what result_to_bytes uses) and through the Python fallback
     assert wire.encode_statuses is not None
     assert wire.encode_statuses(items) == b"".join(_statuses_bytes(items))
+
+
+@given(
+    ids=st.lists(st.text(max_size=300), max_size=30),
+    code=st.sampled_from(list(EventStatusCode)),
+    reason=st.text(max_size=300),
+    accepted=st.integers(0, 2**31 - 1),
+)
+def test_one_outcome_for_every_event_is_encoded_as_the_statuses_one_by_one(
+    ids: list[str], code: EventStatusCode, reason: str, accepted: int
+) -> None:
+    uniform = UniformStatuses(ids, code, reason)
+    one_by_one = [EventStatus(id, code, reason) for id in ids]
+    assert uniform == one_by_one and list(uniform) == one_by_one and len(uniform) == len(ids)
+    assert uniform[1:3] == one_by_one[1:3]
+    as_list, lazily = (
+        BatchResult(statuses=one_by_one, accepted=accepted),
+        BatchResult(statuses=uniform, accepted=accepted),
+    )
+    assert lazily.to_json("b") == as_list.to_json("b")
+    assert (
+        result_to_bytes(lazily, "b")
+        == result_to_bytes(as_list, "b")
+        == result_to_proto(as_list, "b").SerializeToString()
+    )
+    assert wire.encode_uniform_statuses is not None
+    assert wire.encode_uniform_statuses(ids, code, reason) == b"".join(_statuses_bytes(one_by_one))
 
 
 def test_struct_values_become_json_values() -> None:

@@ -13,6 +13,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from barista_core import registry
 from barista_core.auth.apikeys import generate_api_key
 from barista_core.auth.tokens import TokenIssuer
+from barista_core.broker import QueueSpec
+from barista_core.events import decode_events
+from barista_core.naming import EVENTS_EXCHANGE
 from barista_core.plans import Plan
 from barista_core.proto import events_pb2
 from tests.ingest.conftest import World, event
@@ -79,13 +82,32 @@ async def test_suspension_reaches_a_running_server_through_the_registry(world: W
     assert _code_of(refusal) == "tenant_suspended"
 
 
-async def test_events_per_second_limit_admits_the_budget_then_answers_resource_exhausted(world: World) -> None:
+@pytest.mark.parametrize("json_properties", [True, False], ids=["compiled path", "python path"])
+async def test_events_per_second_limit_admits_the_budget_then_answers_resource_exhausted(
+    world: World, json_properties: bool
+) -> None:
     tenant = await world.tenant(Plan.FREE, events_per_second=4)  # FREE allows 50/s; this one 4 (a token per 250 ms)
-    first = await world.publish(tenant, [event() for _ in range(10)])
+    queue = f"check-{tenant.name}"
+    world.queues.add(queue)
+    await world.broker.declare_queue(QueueSpec(name=queue))
+    await world.broker.bind_queue(queue, EVENTS_EXCHANGE, f"{tenant.name}.#")
+    sent = [event(json_properties=json_properties) for _ in range(10)]
+    first = await world.publish(tenant, sent)
     codes = [s.code for s in first.statuses]
     assert codes == [events_pb2.EventStatus.ACCEPTED] * 4 + [events_pb2.EventStatus.RATE_LIMITED] * 6
     assert first.retry_after_ms >= 1000  # six more events need 1.5 s of budget
     assert first.statuses[6].reason == f"rate_limited: tenant {tenant.name} may send 4 events/s"
+    # what was published is what was answered ACCEPTED: the first four, not the batch
+    published: list[str] = []
+    async with world.broker.consume(queue) as deliveries:
+        async for delivery in deliveries:
+            published += [e["id"] for e in decode_events(delivery.message.body)]
+            await delivery.ack()
+            if len(published) >= 4:
+                break
+    await asyncio.sleep(0.2)
+    assert sorted(published) == sorted(e.id for e in sent[:4])
+    assert await world.broker.queue_depth(queue) == 0
 
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await world.publish(tenant, [event() for _ in range(10)])

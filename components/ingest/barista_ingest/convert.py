@@ -12,8 +12,8 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from barista_core.events import BatchResult, EventInput, EventStatusCode
-from barista_core.events.wire import encode_statuses
+from barista_core.events import BatchResult, EventInput, EventStatusCode, UniformStatuses
+from barista_core.events.wire import encode_statuses, encode_uniform_statuses
 from barista_core.proto import events_pb2
 
 _SAFE_INT = 2**53
@@ -169,10 +169,13 @@ def _status_bytes(status: Any) -> bytes:
 def result_to_bytes(result: BatchResult, batch_id: str = "") -> bytes:
     """The serialised ``PublishResponse`` of ``result`` (what :func:`result_to_proto` would serialise to)."""
     parts: list[bytes] = []
-    if encode_statuses is not None:  # the compiled encoder (barista_core.events.wire)
-        parts.append(encode_statuses(result.statuses))
+    statuses = result.statuses
+    if type(statuses) is UniformStatuses and encode_uniform_statuses is not None:  # the compiled encoders
+        parts.append(encode_uniform_statuses(statuses.ids, statuses.code, statuses.reason))
+    elif type(statuses) is list and encode_statuses is not None:
+        parts.append(encode_statuses(statuses))
     else:
-        parts.extend(_statuses_bytes(result.statuses))
+        parts.extend(_statuses_bytes(statuses))
     if result.accepted:
         parts.append(b"\x10" + _varint(result.accepted))
     if result.rejected:

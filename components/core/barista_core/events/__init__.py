@@ -59,6 +59,7 @@ from barista_core.events.model import (
     IngestPrincipal,
     TenantNotActive,
     TenantOnly,
+    UniformStatuses,
 )
 from barista_core.events.publisher import EventPublisher
 from barista_core.events.topology import SinkTopology, declare_sink_topology, sink_topology
@@ -90,6 +91,7 @@ __all__ = [
     "TenantNotActive",
     "TenantOnly",
     "UndecodableMessage",
+    "UniformStatuses",
     "categories",
     "declare_sink_topology",
     "decode_events",

@@ -468,7 +468,8 @@ typedef struct {
 
 typedef struct {
     span name;
-    PyObject *type; /* str */
+    PyObject *type;   /* str */
+    PyObject *events; /* list of the batch's encoded events of this type, in order */
     required_property required[MAX_REQUIRED];
     int n_required;
 } type_memo;
@@ -583,6 +584,11 @@ static type_memo *type_of(batch_state *st, span name) {
             memo->required[i].kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(item, 1));
         }
         memo->n_required = (int)PyTuple_GET_SIZE(required);
+    }
+    memo->events = PyList_New(0);
+    if (memo->events == NULL) {
+        Py_DECREF(text);
+        return NULL;
     }
     memo->name = name;
     memo->type = text;
@@ -743,7 +749,7 @@ static int encode_event(batch_state *st, span bytes, PyObject *ids, PyObject *ty
         return 0;
     }
     int failed = PyList_Append(ids, raw_id) < 0 || PyList_Append(types, type->type) < 0 ||
-                 PyList_Append(encoded, json) < 0;
+                 PyList_Append(encoded, json) < 0 || PyList_Append(type->events, json) < 0;
     Py_DECREF(raw_id);
     Py_DECREF(json);
     return !failed;
@@ -840,6 +846,46 @@ static PyObject *encode_statuses(PyObject *module, PyObject *statuses) {
     return out;
 }
 
+/* The repeated ``statuses`` field of a PublishResponse where every event has the same code and reason: one
+ * status per id of ``ids`` (what encode_statuses would write for those statuses, without building them). */
+static PyObject *encode_uniform_statuses(PyObject *module, PyObject *args) {
+    PyObject *ids;
+    long long code_value;
+    const char *reason;
+    Py_ssize_t reason_n;
+    if (!PyArg_ParseTuple(args, "O!Ls#", &PyList_Type, &ids, &code_value, &reason, &reason_n)) return NULL;
+    uint64_t code = (uint64_t)(int64_t)(int32_t)code_value;
+    Py_ssize_t count = PyList_GET_SIZE(ids), total = 0;
+    Py_ssize_t fixed = (code ? 1 + varint_size(code) : 0) + text_field_size(reason_n);
+    const char *id;
+    Py_ssize_t id_n;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!(id = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(ids, i), &id_n))) return NULL;
+        Py_ssize_t size = text_field_size(id_n) + fixed;
+        total += 1 + varint_size((uint64_t)size) + size;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) return NULL;
+    char *p = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        id = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(ids, i), &id_n); /* cached by the first pass */
+        *p++ = 0x0a;
+        p = put_varint(p, (uint64_t)(text_field_size(id_n) + fixed));
+        p = put_text_field(p, 0x0a, id, id_n);
+        if (code) {
+            *p++ = 0x10;
+            p = put_varint(p, code);
+        }
+        p = put_text_field(p, 0x1a, reason, reason_n);
+    }
+    if (p - PyBytes_AS_STRING(out) != total) {
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_AssertionError, "_wire: uniform statuses size mismatch");
+        return NULL;
+    }
+    return out;
+}
+
 /* ---- the module ---------------------------------------------------------------------------------------- */
 
 static PyObject *encode_batch(PyObject *module, PyObject *args) {
@@ -883,11 +929,19 @@ static PyObject *encode_batch(PyObject *module, PyObject *args) {
     ok = ok && more == 0;
     if (ok && utf8_length(batch_id.p, batch_id.n) >= 0) {
         PyObject *batch_text = PyUnicode_FromStringAndSize((const char *)batch_id.p, batch_id.n);
-        if (batch_text != NULL) result = PyTuple_Pack(4, batch_text, ids, types, encoded);
+        PyObject *groups = PyDict_New(); /* type -> its events, types in order of first appearance */
+        for (int i = 0; groups != NULL && i < st.n_types; i++) {
+            if (PyDict_SetItem(groups, st.types[i].type, st.types[i].events) < 0) Py_CLEAR(groups);
+        }
+        if (batch_text != NULL && groups != NULL) result = PyTuple_Pack(5, batch_text, ids, types, encoded, groups);
         Py_XDECREF(batch_text);
+        Py_XDECREF(groups);
     }
     for (int i = 0; i < st.n_contexts; i++) Py_DECREF(st.contexts[i].json);
-    for (int i = 0; i < st.n_types; i++) Py_DECREF(st.types[i].type);
+    for (int i = 0; i < st.n_types; i++) {
+        Py_DECREF(st.types[i].type);
+        Py_DECREF(st.types[i].events);
+    }
     Py_XDECREF(ids);
     Py_XDECREF(types);
     Py_XDECREF(encoded);
@@ -902,9 +956,11 @@ static PyObject *encode_batch(PyObject *module, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"encode_batch", encode_batch, METH_VARARGS,
-     "encode_batch(data, now_ms, received_at, catalogue, limits) -> (batch_id, ids, types, encoded) | None"},
+     "encode_batch(data, now_ms, received_at, catalogue, limits) -> (batch_id, ids, types, encoded, groups) | None"},
     {"encode_statuses", encode_statuses, METH_O,
      "encode_statuses(statuses) -> the repeated statuses field of a PublishResponse, serialised"},
+    {"encode_uniform_statuses", encode_uniform_statuses, METH_VARARGS,
+     "encode_uniform_statuses(ids, code, reason) -> encode_statuses of one (id, code, reason, '') per id"},
     {NULL, NULL, 0, NULL},
 };
 

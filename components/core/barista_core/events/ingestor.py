@@ -26,6 +26,7 @@ from barista_core.events.model import (
     EventStatusCode,
     IngestPrincipal,
     TenantNotActive,
+    UniformStatuses,
 )
 from barista_core.events.publisher import EventPublisher
 from barista_core.events.validation import EventValidator, Rejection
@@ -111,7 +112,8 @@ class EventIngestor:
         count = len(batch.ids)
         self.check_batch(count)
         self._receive(principal, count, transport)
-        return await self._limit_and_publish(principal, batch.ids, batch.types, batch.encoded), batch.batch_id
+        result = await self._limit_and_publish(principal, batch.ids, batch.types, batch.encoded, groups=batch.groups)
+        return result, batch.batch_id
 
     def _receive(self, principal: IngestPrincipal, count: int, transport: str) -> None:
         """Count a batch of ``count`` events as received, once the tenant is known to be active."""
@@ -127,18 +129,21 @@ class EventIngestor:
     async def _limit_and_publish(
         self,
         principal: IngestPrincipal,
-        ids: Sequence[str],
+        ids: list[str],
         types: Sequence[str],
         outcomes: Sequence[Rejection | bytes],
+        *,
+        groups: dict[str, list[bytes]] | None = None,
     ) -> BatchResult:
         """Statuses for validated events (``outcomes[i]`` is event i's JSON or its rejection): the tenant's
-        events/s limit applied to the valid ones, then the admitted ones published."""
+        events/s limit applied to the valid ones, then the admitted ones published. ``groups`` (the JSON by
+        type, from the compiled path) says every event is valid, and saves grouping them here."""
         tenant = principal.tenant
         count = len(outcomes)
         statuses: list[EventStatus | None] = [None] * count
         valid: Sequence[int]
         encoded: Sequence[bytes]
-        invalid = [index for index, outcome in enumerate(outcomes) if type(outcome) is not bytes]
+        invalid = [] if groups is not None else [i for i, outcome in enumerate(outcomes) if type(outcome) is not bytes]
         if not invalid:  # the usual batch: every event valid, no lists to build
             valid, encoded = range(count), outcomes  # type: ignore[assignment]
         else:
@@ -151,7 +156,8 @@ class EventIngestor:
                 metrics.EVENTS_REJECTED.labels(reason).inc(times)
             valid = [index for index, outcome in enumerate(outcomes) if type(outcome) is bytes]
             encoded = [outcomes[index] for index in valid]  # type: ignore[misc]
-        result = BatchResult(statuses=[], rejected=count - len(valid))
+        # every slot of ``statuses`` is filled below, unless one outcome for all replaces the list
+        result = BatchResult(statuses=statuses, rejected=count - len(valid))  # type: ignore[arg-type]
 
         admitted = len(valid)
         if valid and self.admission is not None:
@@ -166,32 +172,39 @@ class EventIngestor:
                 result.retry_after_ms = max(1, math.ceil(decision.retry_after * 1000))
                 metrics.EVENTS_RATE_LIMITED.inc(result.rate_limited)
 
+        uniform = not invalid and admitted == count  # one outcome for every event: no status per event
         if admitted:
-            groups: dict[str, list[bytes]] = {}
-            for index, data in zip(valid[:admitted], encoded, strict=False):  # encoded[i] is events[valid[i]]
-                event_type = types[index]
-                bucket = groups.get(event_type)
-                if bucket is None:
-                    groups[event_type] = [data]
-                else:
-                    bucket.append(data)
+            if groups is None or admitted < count:
+                groups = {}
+                for index, data in zip(valid[:admitted], encoded, strict=False):  # encoded[i] is events[valid[i]]
+                    event_type = types[index]
+                    bucket = groups.get(event_type)
+                    if bucket is None:
+                        groups[event_type] = [data]
+                    else:
+                        bucket.append(data)
             started = time.perf_counter()
             try:
                 await self.publisher.publish(tenant.name, groups)
             except BrokerUnavailable as exc:
                 reason = f"unavailable: {exc}"[:300]
-                for index in valid[:admitted]:
-                    statuses[index] = EventStatus(ids[index], UNAVAILABLE, reason)
+                if uniform:
+                    result.statuses = UniformStatuses(ids, UNAVAILABLE, reason)
+                else:
+                    for index in valid[:admitted]:
+                        statuses[index] = EventStatus(ids[index], UNAVAILABLE, reason)
                 result.unavailable = admitted
                 result.retry_after_ms = max(result.retry_after_ms, UNAVAILABLE_RETRY_MS)
                 metrics.EVENTS_UNAVAILABLE.inc(admitted)
             else:
                 metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
-                for index in valid[:admitted]:
-                    statuses[index] = _new_status(EventStatus, (ids[index], ACCEPTED, "", ""))
+                if uniform:
+                    result.statuses = UniformStatuses(ids, ACCEPTED)
+                else:
+                    for index in valid[:admitted]:
+                        statuses[index] = _new_status(EventStatus, (ids[index], ACCEPTED, "", ""))
                 result.accepted = admitted
                 metrics.EVENTS_PUBLISHED.inc(admitted)
                 if self.usage is not None:
                     self.usage.add(tenant.name, "events", admitted)
-        result.statuses = statuses  # type: ignore[assignment]
         return result

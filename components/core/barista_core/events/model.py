@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, overload
 
 from barista_core.errors import BaristaError
 
@@ -60,11 +61,45 @@ class EventStatus(NamedTuple):
         return self.reason.split(":", 1)[0]
 
 
+class UniformStatuses(Sequence[EventStatus]):
+    """The statuses of a batch whose every event had the same outcome: one per id, made when read. (The usual
+    batch, all accepted, is answered over gRPC straight from its ids, without a status object per event.)"""
+
+    __slots__ = ("code", "ids", "reason")
+
+    def __init__(self, ids: list[str], code: EventStatusCode, reason: str = "") -> None:
+        self.ids, self.code, self.reason = ids, code, reason
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> EventStatus: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[EventStatus]: ...
+
+    def __getitem__(self, index: int | slice) -> EventStatus | list[EventStatus]:
+        if isinstance(index, slice):
+            return [EventStatus(id, self.code, self.reason) for id in self.ids[index]]
+        return EventStatus(self.ids[index], self.code, self.reason)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"UniformStatuses({len(self.ids)} x {self.code.name}{', ' + repr(self.reason) if self.reason else ''})"
+
+
 @dataclass(slots=True)
 class BatchResult:
     """One status per event, in request order, plus counts and a retry hint (0 when none)."""
 
-    statuses: list[EventStatus]
+    statuses: Sequence[EventStatus]
     accepted: int = 0
     rejected: int = 0
     unavailable: int = 0

@@ -30,6 +30,9 @@ AVAILABLE = _wire is not None
 #: ``encode_statuses(statuses) -> bytes``: the repeated ``statuses`` field of a ``PublishResponse`` for a list
 #: of :class:`~barista_core.events.EventStatus`, serialised as protobuf would (None without the extension)
 encode_statuses = _wire.encode_statuses if _wire is not None else None
+#: ``encode_uniform_statuses(ids, code, reason) -> bytes``: the same for one status (id, code, reason) per id of a
+#: list of ids, where every event had the same outcome (None without the extension)
+encode_uniform_statuses = _wire.encode_uniform_statuses if _wire is not None else None
 
 #: PropertyKind -> the number the C code checks it by
 _KIND_CODES: dict[PropertyKind, int] = {
@@ -43,12 +46,14 @@ _REQUIRED = {
 
 
 class EncodedBatch(NamedTuple):
-    """A batch the fast path accepted whole: the ids as sent, the types, and each event's canonical JSON."""
+    """A batch the fast path accepted whole: the ids as sent, the types, each event's canonical JSON, and the
+    same JSON grouped by type (types in order of first appearance, events in request order)."""
 
     batch_id: str
     ids: list[str]
     types: list[str]
     encoded: list[bytes]
+    groups: dict[str, list[bytes]]
 
 
 def encode_batch(data: bytes, limits: EventLimits, *, now_ms: int, received_at: str) -> EncodedBatch | None:
