@@ -248,8 +248,9 @@ class Round(NamedTuple):
 
 
 def median_round(rounds: list[Round]) -> Round:
-    """The round of median ratio (of median end-to-end rate without (a)); the upper middle of an even count."""
-    ordered = sorted(rounds, key=lambda r: (r.ratio, r.events_per_s))
+    """The round of median ratio (without (a): of median end-to-end rate; without (d): of median raw rate); the
+    upper middle of an even count."""
+    ordered = sorted(rounds, key=lambda r: (r.ratio, r.events_per_s, r.raw_rows_per_s or 0.0))
     return ordered[len(ordered) // 2]
 
 

@@ -71,3 +71,13 @@ def test_bench_gateway_runs() -> None:
 def test_bench_worker_runs() -> None:
     summary = last_json_line("-m", "barista_worker.bench", "--requests", "200", "--rounds", "1")
     assert summary and all(isinstance(value, int | float) for value in summary.values()), summary
+
+
+def test_bench_ingest_reports_the_round_of_median_ratio() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_ingest import Round, median_round
+
+    rounds = [Round(200.0, 120.0), Round(250.0, 100.0), Round(180.0, 90.0)]  # ratios 0.6, 0.4, 0.5
+    assert median_round(rounds) == Round(180.0, 90.0)
+    assert median_round([Round(3.0, 0), Round(1.0, 0), Round(2.0, 0)]).raw_rows_per_s == 2.0  # (a) alone
+    assert median_round([Round(None, 3.0), Round(None, 1.0), Round(None, 2.0)]).events_per_s == 2.0  # (d) alone
