@@ -105,15 +105,14 @@ class CpuMeter:
 
     def report(self, events: int) -> str:
         used = {name: cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items() if pid}
-        parts = [f"{name} {seconds / events * 1e6:.1f}" for name, seconds in used.items()]
-        total = sum(used.values()) / events * 1e6
         threads = thread_cpu_seconds(os.getpid())
         threads.subtract(self.sinker_threads)  # threads that ended meanwhile are missing: a rough split
-        merges = threads["MergeMutate"] / events * 1e6
-        return (
-            f"CPU per event (µs): {', '.join(parts)} (of which chdb's background merges {merges:.1f}); "
-            f"total {total:.1f} → {2e6 / total:,.0f} events/s on 2 free cores"
-        )
+        merges = f" (chdb's background merges {threads['MergeMutate'] / events * 1e6:.1f} of it)"
+        parts = [f"{name} {seconds / events * 1e6:.1f}{merges if name == 'sinker' else ''}"
+                 for name, seconds in used.items()]  # fmt: skip
+        total = sum(used.values()) / events * 1e6
+        rate = 2e6 / total
+        return f"CPU per event (µs): {', '.join(parts)}; total {total:.1f} → {rate:,.0f} events/s on 2 free cores"
 
 
 def own_cpu_seconds() -> float:
