@@ -228,7 +228,7 @@ async def run_load(host: str, port: int, path: str, bodies: Sequence[bytes], *, 
     Returns the finished :class:`CallLoad` (``calls``, ``failures``, ``sent_at``).
     """
     loop = asyncio.get_running_loop()
-    started = time.time()
+    started = 0.0  # set once connected: the schedule and the duration count from there
     counter = iter(range(len(bodies)) if mode == "closed" else range(2**62))
 
     def next_index() -> int | None:
@@ -243,6 +243,7 @@ async def run_load(host: str, port: int, path: str, bodies: Sequence[bytes], *, 
                          next_index=None if mode == "rate" else next_index),
         host, port,
     )  # fmt: skip
+    started = time.time()
     try:
         if mode == "rate":
             for index in range(len(bodies)):

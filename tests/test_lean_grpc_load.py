@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import grpc
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
@@ -96,7 +94,7 @@ async def test_calls_the_server_fails_are_counted_as_failures() -> None:
 
 
 async def test_closed_mode_keeps_the_concurrency_asked_for() -> None:
-    echo = Echo(delay=0.02)
+    echo = Echo(delay=0.05)  # long enough for all four to be in the handler at once on a busy machine
     async for port in serve(echo):
         load = await bounded("127.0.0.1", port, PATH, [b"x%d" % i for i in range(40)], mode="closed",
                               concurrency=4, metadata=[("x-api-key", "secret")])  # fmt: skip
@@ -125,6 +123,8 @@ async def test_rate_mode_sends_on_schedule() -> None:
                               metadata=[("x-api-key", "secret")])  # fmt: skip
     assert (load.calls, load.failures) == (10, 0)
     sent = [load.sent_at[i] for i in range(10)]
-    gaps = [b - a for a, b in itertools.pairwise(sent)]
-    assert all(gap >= 0.015 for gap in gaps), gaps  # 20 ms apart, give or take the event loop
-    assert sent[-1] - sent[0] == pytest.approx(0.18, abs=0.06)
+    # open loop: call i leaves at the start + i * 20 ms, never before; a busy machine may make one late, and
+    # the next keeps its own time (so gaps between neighbours say nothing)
+    early = [i for i in range(10) if sent[i] - sent[0] < i / 50.0 - 0.002]
+    assert not early, [round(t - sent[0], 4) for t in sent]
+    assert 0.18 - 0.002 <= sent[-1] - sent[0] < 1.0
