@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 import uuid
 
 import orjson
 import pytest
 
+from barista_core.broker import Message
 from barista_core.events import (
     CATALOGUE,
     EventInput,
@@ -20,10 +22,13 @@ from barista_core.events import (
     event_from_json,
     events_from_json,
     format_ms,
+    message_body,
+    message_events,
     normalise_id,
     parse_timestamp_ms,
 )
 from barista_core.events.catalogue import TYPE_PATTERN
+from barista_core.events.codec import CONTENT_ENCODING, compress_body
 
 NOW = 1_764_324_000_000  # 2025-11-28T10:00:00Z
 OPERATOR_EVENT_PATTERN = r"^(\*|#|[a-z0-9_-]+)(\.(\*|#|[a-z0-9_-]+))*$"
@@ -294,6 +299,24 @@ def test_decode_events_refuses_what_is_not_a_batch() -> None:
     for body in (b"nope", b'{"id": "a"}', b"[1, 2]"):
         with pytest.raises(UndecodableMessage):
             decode_events(body)
+
+
+def test_broker_bodies_are_zstd_and_anything_else_is_poison() -> None:
+    events = [{"id": f"e{i}", "type": "page.viewed", "properties": {"path": "/" * i}} for i in range(200)]
+    body = orjson.dumps(events)
+    compressed = compress_body(body)
+    assert len(compressed) < len(body) / 5
+    assert message_events(Message(compressed, content_encoding=CONTENT_ENCODING)) == events
+    assert message_events(Message(body)) == events  # no content encoding: taken as it is
+    poison = {
+        "content encoding 'gzip'": Message(gzip.compress(body), content_encoding="gzip"),
+        "body is not zstd": Message(body, content_encoding="zstd"),
+        "not one zstd frame": Message(compressed + compressed, content_encoding="zstd"),  # two frames
+        "at most 64 MiB": Message(compress_body(b" " * (65 << 20)), content_encoding="zstd"),  # a bomb
+    }
+    for why, message in poison.items():
+        with pytest.raises(UndecodableMessage, match=why):
+            message_body(message)
 
 
 def test_json_bodies_convert_with_snake_or_camel_case_and_never_raise_per_event() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from barista_core.backends import open_broker
 from barista_core.broker import QueueSpec
-from barista_core.events import decode_events
+from barista_core.events import message_events
 from barista_core.naming import EVENTS_EXCHANGE
 from barista_core.plans import Plan
 
@@ -327,7 +327,7 @@ async def test_events_bridge_publishes_through_the_shared_path(make_gateway):
             received = []
             async with broker.consume("check") as deliveries:
                 async for delivery in deliveries:
-                    received += [e["id"] for e in decode_events(delivery.message.body)]
+                    received += [e["id"] for e in message_events(delivery.message)]
                     await delivery.ack()
                     if len(received) >= 2:
                         break

@@ -14,7 +14,7 @@ from barista_core import registry
 from barista_core.auth.apikeys import generate_api_key
 from barista_core.auth.tokens import TokenIssuer
 from barista_core.broker import QueueSpec
-from barista_core.events import decode_events
+from barista_core.events import message_events
 from barista_core.naming import EVENTS_EXCHANGE
 from barista_core.plans import Plan
 from barista_core.proto import events_pb2
@@ -101,7 +101,7 @@ async def test_events_per_second_limit_admits_the_budget_then_answers_resource_e
     published: list[str] = []
     async with world.broker.consume(queue) as deliveries:
         async for delivery in deliveries:
-            published += [e["id"] for e in decode_events(delivery.message.body)]
+            published += [e["id"] for e in message_events(delivery.message)]
             await delivery.ack()
             if len(published) >= 4:
                 break

@@ -61,16 +61,27 @@ async def test_poison_messages_go_to_the_dead_letter_queue_at_once(world: World)
     no_id = Message(orjson.dumps([{"type": "page.viewed", "occurred_at": "2026-01-01T00:00:00.000Z"}]),
                     routing_key=f"{tenant.name}.page.viewed", headers=headers)  # fmt: skip
     stranger = Message(b"[]", routing_key=f"{tenant.name}.page.viewed", headers={TENANT_HEADER: "someone-else"})
-    await world.broker.publish(EVENTS_EXCHANGE, [garbage, no_id, stranger])  # a faulty producer
+    key = f"{tenant.name}.page.viewed"
+    not_zstd = Message(b"[{}]", routing_key=key, headers=headers, content_encoding="zstd")
+    gzip = Message(b"\x1f\x8b", routing_key=key, headers=headers, content_encoding="gzip")
+    # a faulty producer
+    await world.broker.publish(EVENTS_EXCHANGE, [garbage, no_id, stranger, not_zstd, gzip])
     good = [event() for _ in range(4)]
     await world.publish(tenant, good)
+    now = format_ms(int(time.time() * 1000))
+    plain = [{"id": f"plain-{i}-{tenant.name}", "type": "page.viewed", "occurred_at": now, "received_at": now,
+              "properties": {"path": "/"}} for i in range(2)]  # fmt: skip
+    # another producer's JSON, not compressed (no content encoding), is taken as it is
+    await world.broker.publish(EVENTS_EXCHANGE, [Message(orjson.dumps(plain), routing_key=key, headers=headers)])
 
-    dead = await dead_letters(world, tenant, "main", 3)
+    dead = await dead_letters(world, tenant, "main", 5)
     reasons = sorted(m.headers[DEAD_LETTER_REASON_HEADER] for m in dead)
     assert reasons[0].startswith("undecodable: body is not JSON")
-    assert reasons[1].startswith("undecodable: malformed event: KeyError")
-    assert reasons[2].startswith("undecodable: message belongs to tenant 'someone-else'")
-    assert await world.wait_rows(tenant, 4) == 4  # the good ones were not held up
+    assert reasons[1].startswith("undecodable: body is not zstd")
+    assert reasons[2].startswith("undecodable: content encoding 'gzip' is not 'zstd'")
+    assert reasons[3].startswith("undecodable: malformed event: KeyError")
+    assert reasons[4].startswith("undecodable: message belongs to tenant 'someone-else'")
+    assert await world.wait_rows(tenant, 6) == 6  # the good ones were not held up
 
 
 async def test_clickhouse_outage_is_retried_and_nothing_is_lost(world: World) -> None:

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from barista_core.broker import Broker, QueueSpec
 from barista_core.dataplane import DataPlane
-from barista_core.events import decode_events
+from barista_core.events import message_events
 from barista_core.naming import EVENTS_EXCHANGE
 from barista_worker import demo as demo_api
 from barista_worker.embedded import FLOW, service
@@ -45,7 +45,7 @@ async def test_the_demo_flow_publishes_enriched_profile_snapshots(
             while len(events) < expected:
                 delivery = await asyncio.wait_for(anext(deliveries), 5)
                 assert delivery.message.routing_key == f"{tenant}.profile.snapshot"
-                events.extend(decode_events(delivery.message.body))
+                events.extend(message_events(delivery.message))
                 await delivery.ack()
     finally:
         keys = [k async for k in redis_client.scan_iter(match=f"barista:*{tenant}*", count=1000)]

@@ -13,7 +13,7 @@ import pytest
 
 from barista_core.backends import open_broker
 from barista_core.broker import Broker, QueueSpec
-from barista_core.events import EventIngestor, EventPublisher, EventValidator, decode_events, event_from_json
+from barista_core.events import EventIngestor, EventPublisher, EventValidator, event_from_json, message_events
 from barista_core.naming import EVENTS_EXCHANGE
 from barista_worker.emit import SnapshotEmitter, snapshot_id
 from barista_worker.fetch import RetryPolicy
@@ -39,7 +39,7 @@ async def drain(
         deadline = time.monotonic() + timeout
         while sum(len(events) for _, events in messages) < expect:
             delivery = await asyncio.wait_for(anext(deliveries), max(0.1, deadline - time.monotonic()))
-            messages.append((delivery.message.routing_key, decode_events(delivery.message.body)))
+            messages.append((delivery.message.routing_key, message_events(delivery.message)))
             await delivery.ack()
     return messages
 

@@ -40,6 +40,7 @@ class _AmqpDelivery(Delivery):
             headers=dict(raw.headers or {}),
             message_id=raw.message_id,
             content_type=raw.content_type or "application/octet-stream",
+            content_encoding=raw.content_encoding or "",
         )
 
     async def ack(self) -> None:
@@ -127,6 +128,7 @@ class AmqpBroker(Broker):
                             headers=dict(m.headers) or None,
                             message_id=m.message_id,
                             content_type=m.content_type,
+                            content_encoding=m.content_encoding or None,
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                         ),
                         routing_key=m.routing_key,

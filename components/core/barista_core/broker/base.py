@@ -30,6 +30,8 @@ class Message:
     headers: Mapping[str, Any] = field(default_factory=dict)
     message_id: str | None = None
     content_type: str = "application/octet-stream"
+    #: how ``body`` is compressed ("" when it is not): AMQP's content-encoding property
+    content_encoding: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -46,6 +46,8 @@ from barista_core.events.codec import (
     event_from_json,
     events_from_json,
     format_ms,
+    message_body,
+    message_events,
     parse_timestamp_ms,
 )
 from barista_core.events.ingestor import EventIngestor
@@ -101,6 +103,8 @@ __all__ = [
     "format_ms",
     "is_custom",
     "lookup",
+    "message_body",
+    "message_events",
     "normalise_id",
     "parse_timestamp_ms",
     "sink_topology",

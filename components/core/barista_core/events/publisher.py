@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from barista_core.broker import Broker, BrokerUnavailable, Message
 from barista_core.events.codec import (
     BCC_HEADER,
+    CONTENT_ENCODING,
     CONTENT_TYPE,
     COUNT_HEADER,
     SCHEMA,
     SCHEMA_HEADER,
     TENANT_HEADER,
+    compress_body,
     join_events,
 )
 from barista_core.logging import get_logger
@@ -162,11 +164,12 @@ class EventPublisher:
         if len(types) > 1:
             headers[BCC_HEADER] = [event_routing_key(tenant, t) for t in types[1:]]
         return Message(
-            body=join_events(chunk),
+            body=compress_body(join_events(chunk)),
             routing_key=event_routing_key(tenant, types[0]),
             headers=headers,
             message_id=uuid.uuid4().hex,
             content_type=CONTENT_TYPE,
+            content_encoding=CONTENT_ENCODING,
         )
 
     async def _flush(self, current: _Round) -> None:

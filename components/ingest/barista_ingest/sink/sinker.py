@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from barista_core.broker import Broker, Delivery, topic_matches
-from barista_core.events import COUNT_HEADER, TENANT_HEADER, UndecodableMessage, decode_events
+from barista_core.events import COUNT_HEADER, TENANT_HEADER, UndecodableMessage, decode_events, message_body
 from barista_core.logging import get_logger
 from barista_ingest import metrics
 from barista_ingest.sink.deadletter import DeadLetterer, _settle
@@ -138,11 +138,13 @@ class Sinker:
             tenant = message.headers.get(TENANT_HEADER)
             if tenant is not None and str(tenant) != self.tenant:
                 raise UndecodableMessage(f"message belongs to tenant {tenant!r}, this sink to {self.tenant!r}")
+            body = message_body(message)  # the JSON, decompressed: what the batch limits and the writers count
+            size = len(body)
             if self._encode_raw is not None and tenant is not None and not delivery.redelivered:
-                pending = self._raw(delivery, size)
+                pending = self._raw(delivery, body)
                 if pending is not None:
                     return [pending]
-            events = decode_events(message.body)
+            events = decode_events(body)
             whole = True
             if not self._match_all:
                 kept = [e for e in events if self._wants(str(e.get("type")))]
@@ -154,7 +156,7 @@ class Sinker:
                 return []
             limit = self.batch.max_events
             if len(events) <= limit and size <= self.batch.max_bytes:
-                payload = self.writer.encode(events, message.body if whole else None)
+                payload = self.writer.encode(events, body if whole else None)
                 return [Pending(Consumed(delivery, filtered=not whole), payload, len(events), size)]
             # larger than a batch may be: split it; the message is acked when its last part is written
             per_event = max(1, size // len(events))
@@ -172,7 +174,7 @@ class Sinker:
             await self.dead_letters.send([Pending(Consumed(delivery), None, 0, size)], f"undecodable: {reason}")
             return []
 
-    def _raw(self, delivery: Delivery, size: int) -> Pending | None:
+    def _raw(self, delivery: Delivery, body: bytes) -> Pending | None:
         """The message as one part handed to the writer undecoded, when nothing needs to look inside it.
 
         That is a message of Barista's own publisher (it states its event count), first delivered (a
@@ -180,8 +182,8 @@ class Sinker:
         to a Sink that wants every type. The writer then passes the JSON on as it is (ClickHouse parses
         it; a webhook splices it into its body) instead of decoding and re-encoding every event here.
         """
-        message = delivery.message
-        count = message.headers.get(COUNT_HEADER)
+        count = delivery.message.headers.get(COUNT_HEADER)
+        size = len(body)
         if (
             not self._match_all
             or type(count) is not int
@@ -189,7 +191,6 @@ class Sinker:
             or size > self.batch.max_bytes
         ):
             return None
-        body = message.body
         if body[:2] != b"[{" or body[-2:] != b"}]":
             return None  # not what the publisher writes: the checked path says what is wrong with it
         payload = self._encode_raw(body, count)  # type: ignore[misc]
