@@ -62,13 +62,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (all its threads) from /proc."""
+def stat_cpu_seconds(stat: Path) -> float:
+    """User + system CPU time in a /proc ``stat`` file (of a process, all its threads, or of one thread)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads)."""
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def rabbitmq_pid() -> int | None:
@@ -88,10 +93,9 @@ def thread_cpu_seconds(pid: int) -> Counter[str]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        except OSError:  # the thread ended
             continue
-        by_name[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        by_name[name] += stat_cpu_seconds(task / "stat")
     return by_name
 
 
@@ -316,8 +320,6 @@ def read_requests(path: Path) -> list[bytes]:
 async def client_main(args: argparse.Namespace) -> None:
     import grpc
 
-    from barista_core.proto import events_pb2
-
     requests = read_requests(Path(args.requests))
     metadata = (("x-api-key", args.api_key),) if args.api_key else ()
     if args.lean:
@@ -327,10 +329,11 @@ async def client_main(args: argparse.Namespace) -> None:
     call = channel.unary_unary(PUBLISH_PATH, request_serializer=None,
                                response_deserializer=None)  # fmt: skip
     sent_at: dict[int, float] = {}
-    accepted = errors = events = 0
+    tally = ClientTally(args.count_accepted)
+    errors = events = 0
 
     async def one(index: int) -> None:
-        nonlocal accepted, errors, events
+        nonlocal errors, events
         sent_at[index] = time.time()
         try:
             answer = await call(requests[index], metadata=metadata, timeout=60)
@@ -340,8 +343,7 @@ async def client_main(args: argparse.Namespace) -> None:
                 log(f"client: {exc.code()} {exc.details()}")
             return
         events += 1
-        if args.count_accepted:
-            accepted += events_pb2.PublishResponse.FromString(answer).accepted
+        tally(index, answer)
 
     started, cpu_before = time.time(), own_cpu_seconds()
     if args.mode == "closed":  # as fast as the window allows
@@ -374,31 +376,39 @@ async def client_main(args: argparse.Namespace) -> None:
         await asyncio.gather(*(loop_worker() for _ in range(args.concurrency)))
     finished, cpu = time.time(), own_cpu_seconds() - cpu_before
     await channel.close()
-    print(json.dumps({"started": started, "finished": finished, "calls": events, "errors": errors,
-                      "accepted": accepted, "cpu_seconds": cpu,
-                      "sent_at": sent_at if args.mode != "duration" else {}}))  # fmt: skip
+    tally.report(args, started, finished, events, errors, cpu, sent_at)
 
 
 async def lean_client(args: argparse.Namespace, requests: list[bytes], metadata: tuple[tuple[str, str], ...]) -> None:
     """client_main with raw HTTP/2 frames (lean_grpc_load.py) instead of grpc.aio's client."""
     from lean_grpc_load import run_load
 
-    from barista_core.proto import events_pb2
-
-    accepted = 0
-
-    def count(index: int, answer: bytes) -> None:
-        nonlocal accepted
-        if args.count_accepted:
-            accepted += events_pb2.PublishResponse.FromString(answer).accepted
-
+    tally = ClientTally(args.count_accepted)
     host, port = args.target.rsplit(":", 1)
     started, cpu_before = time.time(), own_cpu_seconds()
     load = await run_load(host, int(port), PUBLISH_PATH, requests, mode=args.mode, concurrency=args.concurrency,
-                          rate=args.rate, duration=args.duration, metadata=metadata, on_response=count)  # fmt: skip
-    print(json.dumps({"started": started, "finished": time.time(), "calls": load.calls, "errors": load.failures,
-                      "accepted": accepted, "cpu_seconds": own_cpu_seconds() - cpu_before,
-                      "sent_at": load.sent_at if args.mode != "duration" else {}}))  # fmt: skip
+                          rate=args.rate, duration=args.duration, metadata=metadata, on_response=tally)  # fmt: skip
+    tally.report(args, started, time.time(), load.calls, load.failures, own_cpu_seconds() - cpu_before, load.sent_at)
+
+
+class ClientTally:
+    """What both load generators count of the answers, and the JSON line they end with."""
+
+    def __init__(self, count_accepted: bool) -> None:
+        from barista_core.proto import events_pb2
+
+        self.count_accepted, self.accepted = count_accepted, 0
+        self.parse = events_pb2.PublishResponse.FromString
+
+    def __call__(self, index: int, answer: bytes) -> None:
+        if self.count_accepted:
+            self.accepted += self.parse(answer).accepted
+
+    def report(self, args: argparse.Namespace, started: float, finished: float, calls: int, errors: int,
+               cpu_seconds: float, sent_at: dict[int, float]) -> None:  # fmt: skip
+        print(json.dumps({"started": started, "finished": finished, "calls": calls, "errors": errors,
+                          "accepted": self.accepted, "cpu_seconds": cpu_seconds,
+                          "sent_at": sent_at if args.mode != "duration" else {}}))  # fmt: skip
 
 
 def run_client(requests_file: Path, target: str, api_key: str, mode: str, *, concurrency: int = 8,
