@@ -1,6 +1,7 @@
 """kopf handlers for the four kinds: thin adapters onto the reconcilers.
 
-Per kind: create/update/resume reconcile (create tries POST first, the others read first) and return
+Per kind: create/update/resume reconcile (a create's first try POSTs first; its retries, which may
+follow a partial first try or an operator restart, and the other causes read first) and return
 the status through kopf's patch, which kopf writes together with its own bookkeeping; a daemon
 re-checks and follows the tenant and the Deployments (for ScrapeFlow and Pipeline, which need no
 finalizer, the loop runs under their Tenant's daemon: handlers/following.py), and Tenant and Sink have
@@ -30,7 +31,7 @@ def _register(kind: ResourceKind) -> None:
     async def created(
         body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, retry: int, **_: Any
     ) -> None:
-        await reconcile(kind, body, memo, logger, fresh=True, retry=retry, patch=patch)
+        await reconcile(kind, body, memo, logger, fresh=retry == 0, retry=retry, patch=patch)
 
     @kopf.on.update(*resource, id="reconcile")
     @kopf.on.resume(*resource, id="reconcile")
