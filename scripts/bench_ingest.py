@@ -42,6 +42,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import uvloop
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BARISTA_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BARISTA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -450,7 +452,7 @@ def nop_server_main(port: int) -> None:
         print("ready", flush=True)
         await server.wait_for_termination()
 
-    asyncio.run(main())
+    uvloop.run(main())  # the loop barista-ingest serves on
 
 
 def start_process(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -923,7 +925,7 @@ def main() -> None:
     configure_logging("WARNING", "console")
     args.events -= args.events % BATCH
     args.lean = args.load_generator == "lean"
-    results = asyncio.run(main_async(args))
+    results = uvloop.run(main_async(args))  # the loop barista-ingest runs its sinker on
     keys = ["events_per_s", "raw_clickhouse_rows_per_s", "raw_amqp_events_per_s", "raw_grpc_events_per_s",
             "ratio_to_slowest_raw_stage", "p99_to_queryable_ms", "unary_single_event_rps"]  # fmt: skip
     print(json.dumps({k: round(results[k], 3 if k == "ratio_to_slowest_raw_stage" else 1) for k in keys
