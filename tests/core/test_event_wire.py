@@ -3,11 +3,14 @@
 The Python path (protobuf parse, ``events_from_proto``, ``EventValidator.check_all``) is the reference.
 The fast path may decline any batch (None), but a batch it takes must be one the Python path accepts
 whole, with the same ids, types, batch id and, byte for byte, the same canonical JSON per event.
+Properties come as ``properties_json`` or as a ``Struct``, which the fast path reads from the wire format
+(``struct_*`` below builds Structs byte by byte, for what the protobuf API will not write).
 """
 
 from __future__ import annotations
 
 import json
+import struct
 import uuid
 
 import orjson
@@ -78,7 +81,9 @@ bad_ids = st.one_of(
 )  # fmt: skip
 json_values = st.recursive(
     st.one_of(
-        st.none(), st.booleans(), st.integers(-(10**15), 10**15), st.sampled_from([0.5, -2.25, 1e-05, 3.0e20]),
+        st.none(), st.booleans(), st.integers(-(10**15), 10**15),
+        st.sampled_from([0.5, -2.25, 1e-05, 3.0e20, 0.1, -0.0, 2.0**53, 2.0**53 + 2, 1e16, 1234.5678, 1.5e-7]),
+        st.floats(allow_nan=False, allow_infinity=False),
         plain_text,
     ),
     lambda children: st.one_of(st.lists(children, max_size=2), st.dictionaries(plain_text, children, max_size=2)),
@@ -107,9 +112,70 @@ for _name, _type in sorted(CATALOGUE.items()):
     for _prop, _kind in dict(_type.required).items():
         REQUIRED_BY_KIND.setdefault(_kind, []).append((_name, _prop))
 BAD_TYPES = ["Page.Viewed", "page", "custom.", "not.in.catalogue", "", "custom..x", "a" * 101 + ".b"]
-MUTATIONS = ["id", "type", "no_timestamp", "timestamp", "identifier", "raw_json", "required", "struct", "context",
-             "extra", "merged", "deep"]  # fmt: skip
+MUTATIONS = ["id", "type", "no_timestamp", "timestamp", "identifier", "raw_json", "required", "both", "context",
+             "extra", "merged", "deep", "struct_wire"]  # fmt: skip
 
+
+# ---- Struct, Value and ListValue (google/protobuf/struct.proto) byte by byte --------------------------------
+def value_number(number: float) -> bytes:
+    return b"\x11" + struct.pack("<d", number)
+
+
+def value_string(text: str) -> bytes:
+    return _length_delimited(b"\x1a", text.encode())
+
+
+def value_struct(*entries: bytes) -> bytes:
+    return _length_delimited(b"\x2a", b"".join(entries))
+
+
+def value_list(*values: bytes) -> bytes:
+    return _length_delimited(b"\x32", b"".join(_length_delimited(b"\x0a", v) for v in values))
+
+
+def struct_entry(key: str | None, value: bytes | None) -> bytes:
+    """A map entry of Struct.fields; None leaves the key or the value out (protobuf takes the default)."""
+    inner = (b"" if key is None else _length_delimited(b"\x0a", key.encode())) + (
+        b"" if value is None else _length_delimited(b"\x12", value)
+    )
+    return _length_delimited(b"\x0a", inner)
+
+
+#: (what, Struct bytes, the properties JSON the fast path writes, or None where it leaves them to Python)
+STRUCT_CASES = [
+    ("a key twice: the last wins", struct_entry("a", value_number(1)) + struct_entry("a", value_string("x")), None),
+    ("a Value of two kinds: the last wins", struct_entry("a", value_number(1) + value_string("x")), None),
+    ("one kind twice", struct_entry("a", value_number(1) + value_number(2)), None),
+    ("null_value", struct_entry("a", b"\x08\x00"), b'{"a":null}'),
+    ("bool_value 2", struct_entry("a", b"\x20\x02"), b'{"a":true}'),
+    ("a Value of no kind", struct_entry("a", b""), b'{"a":null}'),
+    ("no key", struct_entry(None, value_number(1)), b'{"":1}'),
+    ("no value", struct_entry("a", None), b'{"a":null}'),
+    ("number_value as a varint", struct_entry("a", b"\x10\x01"), None),
+    ("a truncated double", struct_entry("a", b"\x11\x00\x00"), None),
+    ("a field Value does not have", struct_entry("a", b"\x3a\x00"), None),
+    ("a field Struct does not have", struct_entry("a", value_number(1)) + b"\x12\x00", None),
+    ("a field ListValue does not have", struct_entry("a", _length_delimited(b"\x32", b"\x12\x00")), None),
+    ("lists and structs", struct_entry("b", value_list(value_number(1), value_list(), value_struct()))
+     + struct_entry("a", value_struct(struct_entry("c", value_string("")), struct_entry("b", b"\x20\x00"))),
+     b'{"a":{"b":false,"c":""},"b":[1,[],{}]}'),
+    ("NaN and infinity", struct_entry("b", value_number(float("nan"))) + struct_entry("a", value_number(float("inf"))),
+     None),
+    ("numbers with an exponent", struct_entry("b", value_number(1e-05)) + struct_entry("a", value_number(-3e20)), None),
+    ("numbers around 2^53", struct_entry("a", value_number(2.0**53)) + struct_entry("b", value_number(2.0**53 + 2))
+     + struct_entry("c", value_number(-0.0)) + struct_entry("d", value_number(0.1)),
+     b'{"a":9007199254740992,"b":9007199254740994.0,"c":0,"d":0.1}'),
+    ("strings JSON escapes", struct_entry("a", value_string('say "hi"')) + struct_entry("b\\", value_number(1)), None),
+    ("keys by code point", struct_entry("z", value_number(1)) + struct_entry("é", value_number(2))
+     + struct_entry("Z", value_number(3)) + struct_entry("😀", value_number(4))
+     + struct_entry("\u2028", value_number(5)) + struct_entry("", value_number(6)),
+     '{"":6,"Z":3,"z":1,"é":2,"\u2028":5,"😀":4}'.encode()),
+    ("structs 4 deep",
+     struct_entry("a", value_struct(struct_entry("b", value_struct(struct_entry("c", value_struct()))))), None),
+    ("lists 4 deep", struct_entry("a", value_list(value_list(value_list()))), None),
+    ("3 deep", struct_entry("a", value_list(value_struct(struct_entry("b", value_number(1))))), b'{"a":[{"b":1}]}'),
+]  # fmt: skip
+ODD_STRUCTS = st.sampled_from([raw for _, raw, _ in STRUCT_CASES])
 
 ONE_IN_FOUR = st.integers(0, 3).map(lambda n: n == 0)
 CONTEXT_FIELDS = ["app_name", "app_version", "platform", "locale", "page_url"]
@@ -127,7 +193,10 @@ def events(draw: st.DrawFn, mutate: st.SearchStrategy[bool] = ONE_IN_FOUR) -> by
     properties = draw(st.dictionaries(plain_text, json_values, max_size=3))
     for name, kind in dict(CATALOGUE[event_type].required if event_type in CATALOGUE else {}).items():
         properties[name] = draw(KIND_VALUES[kind])
-    if properties or draw(st.booleans()):
+    as_struct = draw(st.booleans())
+    if as_struct and (properties or draw(st.booleans())):
+        event.properties.update(properties)  # an empty one is still set
+    elif properties or draw(st.booleans()):
         raw = json.dumps(properties, separators=(",", ":"), ensure_ascii=False).encode()
         if draw(st.booleans()):  # spaced out: embedded as sent
             raw = raw.replace(b",", b" ,\n ").replace(b"{", b"{ ")
@@ -154,9 +223,16 @@ def events(draw: st.DrawFn, mutate: st.SearchStrategy[bool] = ONE_IN_FOUR) -> by
         kind = draw(st.sampled_from(sorted(REQUIRED_BY_KIND)))
         event.type, name = draw(st.sampled_from(REQUIRED_BY_KIND[kind]))
         wanted = {prop: draw(KIND_VALUES[k]) for prop, k in dict(CATALOGUE[event.type].required).items()}
-        event.properties_json = json.dumps({**wanted, name: draw(st.sampled_from(NEAR_MISSES[kind]))}).encode()
-    elif mutation == "struct":
+        given = {**wanted, name: draw(st.sampled_from(NEAR_MISSES[kind]))}
+        event.ClearField("properties")
+        event.properties_json = b""
+        if as_struct:
+            event.properties.update(given)
+        else:
+            event.properties_json = json.dumps(given).encode()
+    elif mutation == "both":
         event.properties.update({"path": "/"})
+        event.properties_json = draw(st.sampled_from([b"{}", b'{"path":"/"}']))
     elif mutation == "context":
         setattr(event.context, draw(st.sampled_from(["ip", "referrer"])), draw(odd_text))
     elif mutation == "extra":
@@ -164,6 +240,11 @@ def events(draw: st.DrawFn, mutate: st.SearchStrategy[bool] = ONE_IN_FOUR) -> by
     elif mutation == "deep":
         event.properties_json = json.dumps({**properties, "d": {"e": {"f": {"g": 1}}}}).encode()
     data = event.SerializeToString()
+    if mutation == "struct_wire":  # Struct properties as protobuf may receive them but not write them
+        event.ClearField("properties")
+        event.properties_json = b""
+        event.type = "custom.struct"
+        data = event.SerializeToString() + _length_delimited(b"\x3a", draw(ODD_STRUCTS))
     if mutation == "merged":  # two encodings of one event back to back: protobuf merges them
         data += events_pb2.Event(user_id=draw(plain_text), id=draw(good_ids)).SerializeToString()
     return data
@@ -239,7 +320,7 @@ def test_it_takes_custom_types_unicode_identifiers_and_empty_properties() -> Non
          "too deep"),
         (lambda e: setattr(e, "properties_json", b'{"path": "/", "q": "\\u00e9"}'), "a \\u escape"),
         (lambda e: setattr(e, "user_id", 'say "hi"'), "a string JSON escapes"),
-        (lambda e: e.properties.update({"path": "/"}), "Struct properties"),
+        (lambda e: e.properties.update({"path": "/"}), "Struct properties and properties_json both"),
         (lambda e: e.context.extra.update({"k": "v"}), "context.extra"),
     ],
 )  # fmt: skip
@@ -343,3 +424,45 @@ def test_a_malformed_field_inside_an_event_is_declined(clear: str, tail: bytes, 
     assert fast_path(data, EventLimits()) is None, where
     with pytest.raises(DecodeError):
         events_pb2.EventBatch.FromString(data)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(raw, json) for _, raw, json in STRUCT_CASES],
+                         ids=[what for what, _, _ in STRUCT_CASES])  # fmt: skip
+def test_struct_properties_are_taken_as_the_python_path_writes_them(raw: bytes, expected: bytes | None) -> None:
+    event = events_pb2.Event(id=str(uuid.uuid4()), type="custom.struct")
+    event.occurred_at.FromMilliseconds(NOW)
+    data = batch_bytes([event.SerializeToString() + _length_delimited(b"\x3a", raw)], "")
+    fast = assert_agrees(data)
+    if expected is None:
+        assert fast is None
+    else:
+        assert fast is not None
+        assert orjson.loads(fast.encoded[0])["properties"] == orjson.loads(expected)
+        assert b'"properties":' + expected + b',"context"' in fast.encoded[0]
+
+
+def test_a_batch_of_struct_properties_takes_the_fast_path() -> None:
+    """What an SDK writing Struct properties sends: every catalogue type with its required properties."""
+    encoded = []
+    for name in sorted(CATALOGUE):
+        event = events_pb2.Event.FromString(plain_event(name, {}))
+        event.properties_json = b""
+        event.properties.update({**sample(name), "extra": {"nested": [1, 2.5, None, True]}, "price": 19.99})
+        encoded.append(event.SerializeToString())
+    fast = assert_agrees(batch_bytes(encoded, "b-1"), EventLimits())
+    assert fast is not None and len(fast.encoded) == len(CATALOGUE)
+
+
+@pytest.mark.parametrize(
+    ("limits", "taken"),
+    [(EventLimits(max_properties_bytes=36), True), (EventLimits(max_properties_bytes=35), False),
+     (EventLimits(max_properties_depth=2), True), (EventLimits(max_properties_depth=1), False)],
+)  # fmt: skip
+def test_struct_properties_are_held_to_the_size_and_depth_limits(limits: EventLimits, taken: bool) -> None:
+    event = events_pb2.Event.FromString(plain_event("custom.limits", {}))
+    event.properties_json = b""
+    event.properties.update({"a": [1, 2], "b": "0123456789", "c": 0.5})  # {"a":[1,2],"b":"0123456789","c":0.5}
+    data = batch_bytes([event.SerializeToString()], "")
+    assert (assert_agrees(data, limits) is not None) is taken
+    if not taken:
+        assert type(python_path(data, limits)[3][0]) is not bytes  # too large or too deep: Python rejects it

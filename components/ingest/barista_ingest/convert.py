@@ -2,7 +2,7 @@
 
 Hand-written rather than ``json_format`` because it runs for every event: a typical event converts
 in a few microseconds. ``Struct`` numbers are doubles; whole numbers within ±2⁵³ come back as ``int``
-so ``{"quantity": 2}`` stays ``2`` in ClickHouse and webhooks.
+so ``{"quantity": 2}`` stays ``2`` in ClickHouse and webhooks, and keys come back sorted.
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ def value_to_python(value: struct_pb2.Value) -> Any:
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """The Struct as a dict, keys in sorted order: upb's map iterates in hash order, and the compiled path
+    (``barista_core.events.wire``), which reads the wire format, writes the same JSON this way."""
     fields = struct.fields
     out: dict[str, Any] = {}
-    for key in fields:  # iterating keys and indexing beats .items() on upb's map
+    for key in sorted(fields):  # iterating keys and indexing beats .items() on upb's map
         value = fields[key]
         kind = value.WhichOneof("kind")
         if kind == "string_value":  # the common kinds inline, without a call per value

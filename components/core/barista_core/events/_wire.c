@@ -4,9 +4,9 @@
  * encode_batch(data, now_ms, received_at, types, limits) takes the request bytes as they came off the wire
  * and returns (batch_id, ids, types, encoded): the ids as sent, the event types, and each event's canonical
  * JSON, byte for byte what EventValidator.check produces for it. It returns None as soon as anything is not
- * the plain, valid case: an invalid or duplicate event, a field this code does not convert (Struct
- * properties, context.extra, \u escapes, characters JSON must escape, big or exponent numbers where a kind
- * is checked, ...), or a malformed message. The caller then takes the Python path, which is the
+ * the plain, valid case: an invalid or duplicate event, a field this code does not convert (context.extra,
+ * \u escapes, characters JSON must escape, big or exponent numbers where a kind is checked, Struct numbers
+ * repr writes with an exponent, ...), or a malformed message. The caller then takes the Python path, which is the
  * reference: it decides what is rejected and why. So this code may decline anything, but whatever it
  * accepts must be accepted by the Python path with the same bytes (tests/core/test_event_wire.py holds it
  * to that on generated batches).
@@ -15,7 +15,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -398,6 +400,168 @@ static int kind_satisfies(enum value_kind kind, int wanted) {
     }
 }
 
+/* ---- Struct properties ---------------------------------------------------------------------------------- */
+
+/* google.protobuf.Struct, Value and ListValue (struct.proto) to the JSON the Python path makes of them:
+ * convert.struct_to_dict (keys in sorted order, whole numbers within +-2^53 as ints) and orjson.dumps. Declined:
+ * what the two spell differently (numbers repr writes with an exponent: orjson drops the '+' and the leading
+ * zeros), what Python decides otherwise (NaN and infinities, a key twice, a Value with two kinds, fields
+ * struct.proto does not have), strings JSON must escape, and JSON past max_properties_bytes or nested deeper
+ * than max_properties_depth. UTF-8 sorts by its bytes as Python sorts str, by code point. */
+
+typedef struct {
+    char *p;
+    Py_ssize_t n, cap, limit;
+} text_buffer;
+
+/* 0 past the buffer's limit (the Python path decides: too large) or out of memory (MemoryError set). */
+static int append(text_buffer *b, const void *text, Py_ssize_t n) {
+    if (n > b->limit - b->n) return 0;
+    if (b->n + n > b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n) cap *= 2;
+        char *grown = PyMem_Realloc(b->p, (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        b->p = grown;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->n, text, (size_t)n);
+    b->n += n;
+    return 1;
+}
+
+static int append_text(text_buffer *b, span s) {
+    return plain_text(s) >= 0 && append(b, "\"", 1) && append(b, s.p, s.n) && append(b, "\"", 1);
+}
+
+/* A double as Python writes it after convert: an int when whole within +-2^53, else repr (declined with an
+ * exponent, or not finite). */
+static int append_number(text_buffer *b, const uint8_t *little_endian) {
+    uint64_t bits = 0;
+    for (int i = 7; i >= 0; i--) bits = bits << 8 | little_endian[i];
+    double value;
+    memcpy(&value, &bits, sizeof value);
+    if (!isfinite(value)) return 0;
+    if (value == floor(value) && fabs(value) <= 9007199254740992.0) {
+        char text[24];
+        int n = snprintf(text, sizeof text, "%lld", (long long)value);
+        return append(b, text, n);
+    }
+    char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL); /* as repr() */
+    if (text == NULL) return 0;
+    int ok = strchr(text, 'e') == NULL && append(b, text, (Py_ssize_t)strlen(text));
+    PyMem_Free(text);
+    return ok;
+}
+
+static int append_struct(text_buffer *b, span bytes, int remaining);
+static int append_list(text_buffer *b, span bytes, int remaining);
+
+/* A Value inside a container that may still hold ``remaining`` levels (its own included). */
+static int append_value(text_buffer *b, span bytes, int remaining) {
+    field_cursor f = fields_of(bytes.p, bytes.n);
+    int more, fields = 0;
+    uint32_t kind = 0;
+    const uint8_t *number = NULL;
+    span inner = {NULL, 0};
+    uint64_t flag = 0;
+    for (; (more = next_field(&f)) > 0; fields++) {
+        if (fields) return 0; /* a second kind, or one twice: protobuf keeps the last, Python decides */
+        kind = f.number;
+        inner = f.bytes;
+        flag = f.varint;
+        if (kind == 1 || kind == 4) {
+            if (f.wire != 0) return 0;
+        } else if (kind == 2) {
+            if (f.wire != 1) return 0;
+            number = f.p - 8;
+        } else if (kind == 3 || kind == 5 || kind == 6) {
+            if (f.wire != 2) return 0;
+        } else {
+            return 0;
+        }
+    }
+    if (more < 0) return 0;
+    switch (kind) {
+    case 0: /* no kind set: None */
+    case 1: return append(b, "null", 4);
+    case 2: return append_number(b, number);
+    case 3: return append_text(b, inner);
+    case 4: return flag ? append(b, "true", 4) : append(b, "false", 5);
+    case 5: return append_struct(b, inner, remaining - 1);
+    default: return append_list(b, inner, remaining - 1);
+    }
+}
+
+static int append_list(text_buffer *b, span bytes, int remaining) {
+    if (remaining <= 0 || !append(b, "[", 1)) return 0;
+    field_cursor f = fields_of(bytes.p, bytes.n);
+    int more, n = 0;
+    while ((more = next_field(&f)) > 0) {
+        if (f.number != 1 || f.wire != 2 || (n++ && !append(b, ",", 1)) || !append_value(b, f.bytes, remaining))
+            return 0;
+    }
+    return more == 0 && append(b, "]", 1);
+}
+
+typedef struct {
+    span key, value;
+} struct_entry;
+
+static int compare_keys(const void *a, const void *b) {
+    const span *x = &((const struct_entry *)a)->key, *y = &((const struct_entry *)b)->key;
+    int order = x->n && y->n ? memcmp(x->p, y->p, (size_t)(x->n < y->n ? x->n : y->n)) : 0;
+    return order ? order : (x->n > y->n) - (x->n < y->n);
+}
+
+/* One map entry of a Struct: its key (1) and Value (2), each at most once; a missing one is its default. */
+static int read_entry(span bytes, struct_entry *entry) {
+    field_cursor f = fields_of(bytes.p, bytes.n);
+    int more, has_key = 0, has_value = 0;
+    entry->key.p = entry->value.p = NULL;
+    entry->key.n = entry->value.n = 0;
+    while ((more = next_field(&f)) > 0) {
+        if (f.wire != 2) return 0;
+        if (f.number == 1 && !has_key++) entry->key = f.bytes;
+        else if (f.number == 2 && !has_value++) entry->value = f.bytes;
+        else return 0;
+    }
+    return more == 0;
+}
+
+static int append_struct(text_buffer *b, span bytes, int remaining) {
+    if (remaining <= 0) return 0;
+    field_cursor f = fields_of(bytes.p, bytes.n);
+    Py_ssize_t count = 0;
+    int more;
+    while ((more = next_field(&f)) > 0) {
+        if (f.number != 1 || f.wire != 2) return 0;
+        count++;
+    }
+    if (more < 0) return 0;
+    struct_entry few[16], *entries = few;
+    if (count > 16 && (entries = PyMem_Malloc((size_t)count * sizeof *entries)) == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    int ok = 1;
+    f = fields_of(bytes.p, bytes.n);
+    for (Py_ssize_t i = 0; ok && i < count; i++) ok = next_field(&f) > 0 && read_entry(f.bytes, &entries[i]);
+    if (ok && count > 1) qsort(entries, (size_t)count, sizeof *entries, compare_keys);
+    ok = ok && append(b, "{", 1);
+    for (Py_ssize_t i = 0; ok && i < count; i++) {
+        if (i && compare_keys(&entries[i - 1], &entries[i]) == 0) ok = 0; /* a key twice: the last wins there */
+        else ok = (!i || append(b, ",", 1)) && append_text(b, entries[i].key) && append(b, ":", 1) &&
+                  append_value(b, entries[i].value, remaining);
+    }
+    ok = ok && append(b, "}", 1);
+    if (entries != few) PyMem_Free(entries);
+    return ok;
+}
+
 /* ---- time ---------------------------------------------------------------------------------------------- */
 
 static char *digits(char *out, int64_t value, int width) {
@@ -486,6 +650,7 @@ typedef struct {
     int n_types;
     PyObject *seen; /* set of canonical ids */
     const char *received_at;
+    text_buffer properties; /* the JSON of the current event's Struct properties */
 } batch_state;
 
 /* The canonical JSON of an EventContext, or NULL (declined; no Python error set). */
@@ -597,8 +762,8 @@ static type_memo *type_of(batch_state *st, span name) {
 }
 
 typedef struct {
-    span id, type, user_id, session_id, device_id, properties_json, context;
-    int has_timestamp, has_context;
+    span id, type, user_id, session_id, device_id, properties, properties_json, context;
+    int has_timestamp, has_context, has_properties;
     int64_t seconds, nanos;
 } event_fields;
 
@@ -631,7 +796,10 @@ static int read_event(span bytes, event_fields *e) {
         case 4: e->user_id = value; break;
         case 5: e->session_id = value; break;
         case 6: e->device_id = value; break;
-        case 7: return 0; /* Struct properties: converted by the Python path */
+        case 7:
+            if (e->has_properties++) return 0;
+            e->properties = value;
+            break;
         case 8:
             if (e->has_context++) return 0;
             e->context = value;
@@ -665,6 +833,15 @@ static int encode_event(batch_state *st, span bytes, PyObject *ids, PyObject *ty
     }
 
     span properties = {(const uint8_t *)"{}", 2};
+    if (e.has_properties) {
+        if (e.properties_json.n) return 0; /* both set: Python says which it takes or why it rejects */
+        text_buffer *json = &st->properties;
+        json->n = 0;
+        json->limit = st->limits->max_properties_bytes;
+        if (!append_struct(json, e.properties, st->limits->max_properties_depth)) return 0;
+        e.properties_json.p = (const uint8_t *)json->p; /* then checked as if sent so: kinds, depth */
+        e.properties_json.n = json->n;
+    }
     if (e.properties_json.n) {
         if (e.properties_json.n > st->limits->max_properties_bytes) return 0;
         json_scan js = {e.properties_json.p, e.properties_json.p + e.properties_json.n, 0,
@@ -946,6 +1123,7 @@ static PyObject *encode_batch(PyObject *module, PyObject *args) {
     Py_XDECREF(types);
     Py_XDECREF(encoded);
     Py_XDECREF(st.seen);
+    PyMem_Free(st.properties.p);
     PyBuffer_Release(&data);
     if (result == NULL) {
         if (PyErr_Occurred()) return NULL;
