@@ -236,7 +236,8 @@ def events(draw: st.DrawFn, mutate: st.SearchStrategy[bool] = ONE_IN_FOUR) -> by
     elif mutation == "context":
         setattr(event.context, draw(st.sampled_from(["ip", "referrer"])), draw(odd_text))
     elif mutation == "extra":
-        event.context.extra[draw(plain_text)] = draw(plain_text)
+        event.context.extra.update(draw(st.dictionaries(st.one_of(plain_text, odd_text), plain_text, min_size=1,
+                                                        max_size=4)))  # fmt: skip
     elif mutation == "deep":
         event.properties_json = json.dumps({**properties, "d": {"e": {"f": {"g": 1}}}}).encode()
     data = event.SerializeToString()
@@ -321,7 +322,7 @@ def test_it_takes_custom_types_unicode_identifiers_and_empty_properties() -> Non
         (lambda e: setattr(e, "properties_json", b'{"path": "/", "q": "\\u00e9"}'), "a \\u escape"),
         (lambda e: setattr(e, "user_id", 'say "hi"'), "a string JSON escapes"),
         (lambda e: e.properties.update({"path": "/"}), "Struct properties and properties_json both"),
-        (lambda e: e.context.extra.update({"k": "v"}), "context.extra"),
+        (lambda e: e.context.extra.update({"k": 'a"b'}), "context.extra with a string JSON escapes"),
     ],
 )  # fmt: skip
 def test_it_declines_what_the_python_path_must_decide(change, why) -> None:
@@ -466,3 +467,46 @@ def test_struct_properties_are_held_to_the_size_and_depth_limits(limits: EventLi
     assert (assert_agrees(data, limits) is not None) is taken
     if not taken:
         assert type(python_path(data, limits)[3][0]) is not bytes  # too large or too deep: Python rejects it
+
+
+def test_context_extra_takes_the_fast_path_with_its_keys_sorted() -> None:
+    event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+    event.context.extra.update({"utm_source": "ig", "é": "", "Z": "1", "campaign": "winter 😀"})
+    fast = assert_agrees(batch_bytes([event.SerializeToString()], ""), EventLimits())
+    assert fast is not None
+    assert b'"context":{"app_version":"3.2.1","platform":"ios","extra":{"Z":"1","campaign":"winter \xf0\x9f\x98\x80",' \
+           b'"utm_source":"ig","\xc3\xa9":""}}}' in fast.encoded[0]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entries", "taken"),
+    [
+        ([("k", "v")], True),
+        ([("b", "1"), ("a", "2")], True),
+        ([(None, "v")], True),  # no key: ""
+        ([("k", None)], True),  # no value: ""
+        ([("k", "1"), ("k", "2")], False),  # a key twice: the last wins
+        ([("k", "a\\b")], False),  # JSON escapes it
+    ],
+)
+def test_context_extra_as_protobuf_may_receive_it(entries: list[tuple[str | None, str | None]], taken: bool) -> None:
+    event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+    extra = b"".join(
+        _length_delimited(b"\x52", (b"" if k is None else _length_delimited(b"\x0a", k.encode()))
+                          + (b"" if v is None else _length_delimited(b"\x12", v.encode())))
+        for k, v in entries
+    )  # fmt: skip
+    context = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"})).context.SerializeToString()
+    event.ClearField("context")
+    data = batch_bytes([event.SerializeToString() + _length_delimited(b"\x42", extra + context)], "")
+    assert (assert_agrees(data, EventLimits()) is not None) is taken
+
+
+def test_context_extra_counts_towards_the_context_limit() -> None:
+    event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
+    event.context.extra.update({"k": "v" * 40})  # {"app_version":"3.2.1","platform":"ios","extra":{"k":"vvv…"}}
+    data = batch_bytes([event.SerializeToString()], "")
+    size = len(orjson.dumps({"app_version": "3.2.1", "platform": "ios", "extra": {"k": "v" * 40}}))
+    assert assert_agrees(data, EventLimits(max_context_bytes=size)) is not None
+    assert fast_path(data, EventLimits(max_context_bytes=size - 1)) is None
+    assert type(python_path(data, EventLimits(max_context_bytes=size - 1))[3][0]) is not bytes

@@ -61,8 +61,9 @@ _EXTRA = events_pb2.EventContext.DESCRIPTOR.fields_by_name["extra"]
 
 
 def context_to_dict(context: events_pb2.EventContext) -> dict[str, Any] | None:
+    """The set fields by field number, ``extra`` last with its keys sorted (as the compiled path writes it)."""
     names = _CONTEXT_NAMES
-    out = {names[d]: (dict(v) if d is _EXTRA else v) for d, v in context.ListFields()}
+    out = {names[d]: (dict(sorted(v.items())) if d is _EXTRA else v) for d, v in context.ListFields()}
     return out or None
 
 

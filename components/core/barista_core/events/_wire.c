@@ -128,6 +128,11 @@ static Py_ssize_t utf8_length(const uint8_t *s, Py_ssize_t n) {
     return count;
 }
 
+static char *put(char *out, const char *text, size_t n) {
+    if (n) memcpy(out, text, n); /* an unset field's span has no pointer */
+    return out + n;
+}
+
 /* A string JSON can hold between quotes as it is (orjson escapes '"', '\\' and controls; we decline those,
  * and DEL, rather than copy orjson's escapes). Returns its code point count, or -1. */
 static Py_ssize_t plain_text(span s) {
@@ -509,16 +514,16 @@ static int append_list(text_buffer *b, span bytes, int remaining) {
 
 typedef struct {
     span key, value;
-} struct_entry;
+} map_entry;
 
 static int compare_keys(const void *a, const void *b) {
-    const span *x = &((const struct_entry *)a)->key, *y = &((const struct_entry *)b)->key;
+    const span *x = &((const map_entry *)a)->key, *y = &((const map_entry *)b)->key;
     int order = x->n && y->n ? memcmp(x->p, y->p, (size_t)(x->n < y->n ? x->n : y->n)) : 0;
     return order ? order : (x->n > y->n) - (x->n < y->n);
 }
 
-/* One map entry of a Struct: its key (1) and Value (2), each at most once; a missing one is its default. */
-static int read_entry(span bytes, struct_entry *entry) {
+/* One map entry: its key (1) and value (2), each at most once; a missing one is its default. */
+static int read_entry(span bytes, map_entry *entry) {
     field_cursor f = fields_of(bytes.p, bytes.n);
     int more, has_key = 0, has_value = 0;
     entry->key.p = entry->value.p = NULL;
@@ -532,30 +537,53 @@ static int read_entry(span bytes, struct_entry *entry) {
     return more == 0;
 }
 
-static int append_struct(text_buffer *b, span bytes, int remaining) {
-    if (remaining <= 0) return 0;
-    field_cursor f = fields_of(bytes.p, bytes.n);
-    Py_ssize_t count = 0;
+#define FEW_ENTRIES 16
+
+/* The entries of the map field ``number`` of a message, sorted by key, into ``few`` or, when there are more,
+ * memory the caller frees with PyMem_Free. 0 when an entry is malformed, a key comes twice (protobuf keeps the
+ * last one: Python decides) or, unless ``others`` allows them, the message has other fields. */
+static int sorted_map(span message, uint32_t number, int others, map_entry few[FEW_ENTRIES], map_entry **entries,
+                      Py_ssize_t *count) {
+    field_cursor f = fields_of(message.p, message.n);
+    Py_ssize_t n = 0;
     int more;
     while ((more = next_field(&f)) > 0) {
-        if (f.number != 1 || f.wire != 2) return 0;
-        count++;
+        if (f.number == number && f.wire == 2) n++;
+        else if (!others) return 0;
     }
     if (more < 0) return 0;
-    struct_entry few[16], *entries = few;
-    if (count > 16 && (entries = PyMem_Malloc((size_t)count * sizeof *entries)) == NULL) {
+    map_entry *out = few;
+    if (n > FEW_ENTRIES && (out = PyMem_Malloc((size_t)n * sizeof *out)) == NULL) {
         PyErr_NoMemory();
         return 0;
     }
     int ok = 1;
-    f = fields_of(bytes.p, bytes.n);
-    for (Py_ssize_t i = 0; ok && i < count; i++) ok = next_field(&f) > 0 && read_entry(f.bytes, &entries[i]);
-    if (ok && count > 1) qsort(entries, (size_t)count, sizeof *entries, compare_keys);
-    ok = ok && append(b, "{", 1);
+    Py_ssize_t i = 0;
+    f = fields_of(message.p, message.n);
+    while (ok && i < n && next_field(&f) > 0) {
+        if (f.number == number && f.wire == 2) ok = read_entry(f.bytes, &out[i++]);
+    }
+    if (ok && n > 1) {
+        qsort(out, (size_t)n, sizeof *out, compare_keys);
+        for (i = 1; ok && i < n; i++) ok = compare_keys(&out[i - 1], &out[i]) != 0;
+    }
+    if (!ok) {
+        if (out != few) PyMem_Free(out);
+        return 0;
+    }
+    *entries = out;
+    *count = n;
+    return 1;
+}
+
+static int append_struct(text_buffer *b, span bytes, int remaining) {
+    map_entry few[FEW_ENTRIES], *entries;
+    Py_ssize_t count;
+    if (remaining <= 0 || !sorted_map(bytes, 1, 0, few, &entries, &count)) return 0;
+    int ok = append(b, "{", 1);
     for (Py_ssize_t i = 0; ok && i < count; i++) {
-        if (i && compare_keys(&entries[i - 1], &entries[i]) == 0) ok = 0; /* a key twice: the last wins there */
-        else ok = (!i || append(b, ",", 1)) && append_text(b, entries[i].key) && append(b, ":", 1) &&
-                  append_value(b, entries[i].value, remaining);
+        ok = (!i || append(b, ",", 1)) && append_text(b, entries[i].key) && append(b, ":", 1) &&
+             append_value(b, entries[i].value, remaining);
     }
     ok = ok && append(b, "}", 1);
     if (entries != few) PyMem_Free(entries);
@@ -663,9 +691,8 @@ static PyObject *context_json(batch_state *st, span bytes) {
     field_cursor f = fields_of(bytes.p, bytes.n);
     int more;
     while ((more = next_field(&f)) > 0) {
-        /* field 10 is extra (a map: Python decides its order); others this version does not know */
-        if (f.number < 1 || f.number > 9 || f.wire != 2) return NULL;
-        fields[f.number] = f.bytes; /* proto3: the last one wins */
+        if (f.number < 1 || f.number > 10 || f.wire != 2) return NULL; /* fields this version does not know */
+        if (f.number < 10) fields[f.number] = f.bytes;                  /* proto3: the last one wins */
     }
     if (more < 0) return NULL;
     Py_ssize_t size = 2;
@@ -677,9 +704,21 @@ static PyObject *context_json(batch_state *st, span bytes) {
         size += (Py_ssize_t)strlen(CONTEXT_NAMES[f]) + fields[f].n + 5 + (n ? 1 : 0); /* "name":"value" */
         n++;
     }
-    if (size > st->limits->max_context_bytes) return NULL;
-    PyObject *json = PyBytes_FromStringAndSize(NULL, size);
-    if (json == NULL) return NULL;
+    /* extra (10, a map of strings, written last as Python's ListFields order has it, keys sorted) */
+    map_entry few[FEW_ENTRIES], *extra;
+    Py_ssize_t n_extra;
+    if (!sorted_map(bytes, 10, 1, few, &extra, &n_extra)) return NULL;
+    if (n_extra) size += (n ? 1 : 0) + 10 + (n_extra - 1); /* "extra":{…} and the commas within */
+    for (Py_ssize_t i = 0; i < n_extra; i++) {
+        if (plain_text(extra[i].key) < 0 || plain_text(extra[i].value) < 0) size = PY_SSIZE_T_MAX;
+        else size += extra[i].key.n + extra[i].value.n + 5;
+        if (size > st->limits->max_context_bytes) break;
+    }
+    PyObject *json = size > st->limits->max_context_bytes ? NULL : PyBytes_FromStringAndSize(NULL, size);
+    if (json == NULL) {
+        if (extra != few) PyMem_Free(extra);
+        return NULL;
+    }
     char *out = PyBytes_AS_STRING(json);
     *out++ = '{';
     n = 0;
@@ -696,6 +735,19 @@ static PyObject *context_json(batch_state *st, span bytes) {
         out += fields[f].n;
         *out++ = '"';
     }
+    if (n_extra) {
+        out = put(out, n ? ",\"extra\":{" : "\"extra\":{", n ? 10 : 9);
+        for (Py_ssize_t i = 0; i < n_extra; i++) {
+            if (i) *out++ = ',';
+            *out++ = '"';
+            out = put(out, (const char *)extra[i].key.p, (size_t)extra[i].key.n);
+            out = put(out, "\":\"", 3);
+            out = put(out, (const char *)extra[i].value.p, (size_t)extra[i].value.n);
+            *out++ = '"';
+        }
+        *out++ = '}';
+    }
+    if (extra != few) PyMem_Free(extra);
     *out++ = '}';
     if (out - PyBytes_AS_STRING(json) != size) {
         Py_DECREF(json);
@@ -809,11 +861,6 @@ static int read_event(span bytes, event_fields *e) {
         }
     }
     return more == 0;
-}
-
-static char *put(char *out, const char *text, size_t n) {
-    if (n) memcpy(out, text, n); /* an unset field's span has no pointer */
-    return out + n;
 }
 
 /* The canonical JSON of one event (appended to encoded; its raw id and type to ids and types), or 0. */
