@@ -4,12 +4,12 @@
  * encode_batch(data, now_ms, received_at, types, limits) takes the request bytes as they came off the wire
  * and returns (batch_id, ids, types, encoded): the ids as sent, the event types, and each event's canonical
  * JSON, byte for byte what EventValidator.check produces for it. It returns None as soon as anything is not
- * the plain, valid case: an invalid or duplicate event, a field this code does not convert (context.extra,
- * \u escapes, characters JSON must escape, big or exponent numbers where a kind is checked, Struct numbers
- * repr writes with an exponent, ...), or a malformed message. The caller then takes the Python path, which is the
- * reference: it decides what is rejected and why. So this code may decline anything, but whatever it
- * accepts must be accepted by the Python path with the same bytes (tests/core/test_event_wire.py holds it
- * to that on generated batches).
+ * the plain, valid case: an invalid or duplicate event, something this code does not convert (\u escapes,
+ * characters JSON must escape, big or exponent numbers where a kind is checked, Struct numbers repr writes
+ * with an exponent, a map key sent twice, ...), or a malformed message. The caller then takes the Python
+ * path, which is the reference: it decides what is rejected and why. So this code may decline anything,
+ * but whatever it accepts must be accepted by the Python path with the same bytes
+ * (tests/core/test_event_wire.py holds it to that on generated batches).
  *
  * Wire format: https://protobuf.dev/programming-guides/encoding/ (barista/events/v1/events.proto).
  */

@@ -2,12 +2,13 @@
 
 :func:`encode_batch` hands the request bytes to the C extension ``barista_core.events._wire``, which
 parses the protobuf wire format and validates and encodes every event without building a Python
-object per field, ``Struct`` properties included. It answers only for batches whose every event is
-plainly valid; for anything else (an invalid or duplicate event, ``context.extra``, strings JSON must
-escape, numbers written with an exponent, a malformed request, …) it returns None and the caller takes the Python path —
-:func:`barista_ingest.convert.events_from_proto` and :class:`~barista_core.events.EventValidator` —
-which stays the reference for what is accepted, what is rejected and why. Whatever the fast path
-accepts, the Python path accepts with the same bytes (``tests/core/test_event_wire.py``).
+object per field, ``Struct`` properties and ``context.extra`` included. It answers only for batches
+whose every event is plainly valid; for anything else (an invalid or duplicate event, strings JSON
+must escape, numbers written with an exponent, a map key sent twice, a malformed request, …) it
+returns None and the caller takes the Python path — :func:`barista_ingest.convert.events_from_proto`
+and :class:`~barista_core.events.EventValidator` — which stays the reference for what is accepted,
+what is rejected and why. Whatever the fast path accepts, the Python path accepts with the same bytes
+(``tests/core/test_event_wire.py``).
 
 Where the package was installed without a C compiler, :data:`AVAILABLE` is False and every batch
 takes the Python path.
