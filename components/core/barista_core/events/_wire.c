@@ -409,8 +409,8 @@ static int kind_satisfies(enum value_kind kind, int wanted) {
 
 /* google.protobuf.Struct, Value and ListValue (struct.proto) to the JSON the Python path makes of them:
  * convert.struct_to_dict (keys in sorted order, whole numbers within +-2^53 as ints) and orjson.dumps. Declined:
- * what the two spell differently (numbers repr writes with an exponent: orjson drops the '+' and the leading
- * zeros), what Python decides otherwise (NaN and infinities, a key twice, a Value with two kinds, fields
+ * numbers repr writes with an exponent (orjson spells the small ones otherwise: 1e-05 as 0.00001, 1e-07 as
+ * 1e-7), what Python decides otherwise (NaN and infinities, a key twice, a Value with two kinds, fields
  * struct.proto does not have), strings JSON must escape, and JSON past max_properties_bytes or nested deeper
  * than max_properties_depth. UTF-8 sorts by its bytes as Python sorts str, by code point. */
 
