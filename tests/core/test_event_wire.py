@@ -133,12 +133,13 @@ def value_list(*values: bytes) -> bytes:
     return _length_delimited(b"\x32", b"".join(_length_delimited(b"\x0a", v) for v in values))
 
 
-def struct_entry(key: str | None, value: bytes | None) -> bytes:
-    """A map entry of Struct.fields; None leaves the key or the value out (protobuf takes the default)."""
+def struct_entry(key: str | None, value: bytes | None, tag: bytes = b"\x0a") -> bytes:
+    """A map entry, of Struct.fields by default (``tag``: the map field's); None leaves the key or the value out
+    (protobuf takes the default)."""
     inner = (b"" if key is None else _length_delimited(b"\x0a", key.encode())) + (
         b"" if value is None else _length_delimited(b"\x12", value)
     )
-    return _length_delimited(b"\x0a", inner)
+    return _length_delimited(tag, inner)
 
 
 #: (what, Struct bytes, the properties JSON the fast path writes, or None where it leaves them to Python)
@@ -491,12 +492,8 @@ def test_context_extra_takes_the_fast_path_with_its_keys_sorted() -> None:
 )
 def test_context_extra_as_protobuf_may_receive_it(entries: list[tuple[str | None, str | None]], taken: bool) -> None:
     event = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"}))
-    extra = b"".join(
-        _length_delimited(b"\x52", (b"" if k is None else _length_delimited(b"\x0a", k.encode()))
-                          + (b"" if v is None else _length_delimited(b"\x12", v.encode())))
-        for k, v in entries
-    )  # fmt: skip
-    context = events_pb2.Event.FromString(plain_event("page.viewed", {"path": "/"})).context.SerializeToString()
+    extra = b"".join(struct_entry(k, None if v is None else v.encode(), tag=b"\x52") for k, v in entries)  # field 10
+    context = event.context.SerializeToString()
     event.ClearField("context")
     data = batch_bytes([event.SerializeToString() + _length_delimited(b"\x42", extra + context)], "")
     assert (assert_agrees(data, EventLimits()) is not None) is taken
